@@ -1,0 +1,285 @@
+#include "cli/command.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "apical_version.hpp"
+#include "io/error.hpp"
+
+namespace apical::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Options that change how a command runs but never what it computes: left out of
+// provenance "parameters" so that `apical run` does not redo work over them.
+const std::set<std::string> kRunOnlyOptions = {"threads", "quiet", "force", "progress", "config",
+                                               "batch-size", "help", "input", "output"};
+
+po::options_description shared_options() {
+  po::options_description shared("Options every command takes");
+  shared.add_options()
+      ("help,h", "show this help")
+      ("threads", po::value<int>()->default_value(0), "worker threads (0 = all cores); results do not depend on it")
+      ("quiet,q", po::bool_switch(), "print errors only")
+      ("force,f", po::bool_switch(), "overwrite existing outputs")
+      ("progress", po::bool_switch(), "show progress on stderr even when it is not a terminal")
+      ("config", po::value<std::vector<std::string>>()->composing(),
+       "read options from this file (INI; [section] per command, e.g. [register]); repeatable; "
+       "the command line wins over it, it wins over the session's apical.ini")
+      ("batch-size", po::value<int>()->default_value(200), "frames per batch (sets peak memory, not results)");
+  return shared;
+}
+
+bool is_session_folder(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p, ec) &&
+         (fs::exists(p / "raw", ec) || fs::exists(p / "apical.ini", ec) || fs::exists(p / "apical", ec));
+}
+
+std::string value_as_text(const po::variable_value& v) {
+  const boost::any& a = v.value();
+  if (auto p = boost::any_cast<std::string>(&a)) return *p;
+  if (auto p = boost::any_cast<int>(&a)) return std::to_string(*p);
+  if (auto p = boost::any_cast<int64_t>(&a)) return std::to_string(*p);
+  if (auto p = boost::any_cast<uint64_t>(&a)) return std::to_string(*p);
+  if (auto p = boost::any_cast<bool>(&a)) return *p ? "true" : "false";
+  if (auto p = boost::any_cast<double>(&a)) {
+    std::ostringstream s;
+    s << std::setprecision(10) << *p;
+    return s.str();
+  }
+  if (auto p = boost::any_cast<std::vector<std::string>>(&a)) {
+    std::string out;
+    for (const auto& s : *p) out += (out.empty() ? "" : ",") + s;
+    return out;
+  }
+  return "?";
+}
+
+// All option names a command accepts (long names).
+std::set<std::string> option_names(const po::options_description& d) {
+  std::set<std::string> names;
+  for (const auto& o : d.options()) names.insert(o->long_name());
+  return names;
+}
+
+// Reads one INI file into option tokens for `command`; every key must be known to some command.
+std::vector<std::string> config_tokens(const std::string& file, const Command& command,
+                                       const Usage& usage) {
+  std::ifstream in(file);
+  if (!in) throw file_error(file, "cannot open config file");
+  po::options_description none;
+  po::parsed_options parsed(nullptr);
+  try {
+    parsed = po::parse_config_file(in, none, true);
+  } catch (const po::error& e) {
+    throw file_error(file, std::string("not a valid config file: ") + e.what());
+  }
+  std::set<std::string> mine = option_names(usage.options);
+  std::set<std::string> shared = option_names(shared_options());
+  std::set<std::string> readable(usage.config_sections.begin(), usage.config_sections.end());
+  readable.insert(command.name);
+  std::vector<std::string> tokens;
+  for (const auto& option : parsed.options) {
+    const std::string& key = option.string_key;
+    size_t dot = key.find('.');
+    std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
+    std::string name = dot == std::string::npos ? key : key.substr(dot + 1);
+    std::string value = option.value.empty() ? "" : option.value[0];
+    bool known = false;
+    if (section.empty()) {
+      known = shared.count(name) > 0;
+    } else {
+      for (const Command& other : commands()) {
+        Usage u = other.usage();
+        if (section == other.name && option_names(u.options).count(name)) known = true;
+        for (const auto& s : u.config_sections)
+          if (section == s && option_names(u.options).count(name)) known = true;
+      }
+    }
+    if (!known) throw file_error(file, "unknown key '" + key + "' (see apical <command> --help)");
+    bool applies = section.empty() || (readable.count(section) && mine.count(name));
+    if (applies) tokens.push_back("--" + name + "=" + value);
+  }
+  return tokens;
+}
+
+void store_tokens(const std::vector<std::string>& tokens, const po::options_description& all,
+                  po::variables_map& vm, const std::string& source) {
+  try {
+    po::store(po::command_line_parser(tokens).options(all).run(), vm);
+  } catch (const po::error& e) {
+    throw file_error(source, e.what());
+  }
+}
+
+}  // namespace
+
+std::map<std::string, std::string> Invocation::parameters() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : options)
+    if (!kRunOnlyOptions.count(name) && !value.empty()) out[name] = value_as_text(value);
+  return out;
+}
+
+fs::path Invocation::session_path(const std::string& relative) const {
+  if (!session) throw InputError("apical " + command + ": no session folder given (and no explicit input/output)");
+  return *session / relative;
+}
+
+void add_acquisition_options(po::options_description& options) {
+  options.add_options()
+      ("planes", po::value<int>(), "imaging planes interleaved in the raw movie (overrides ScanImage metadata)")
+      ("roles", po::value<std::string>(), "comma list of plane roles, soma|dendrite, one per plane")
+      ("channels", po::value<int>(), "channels interleaved in the raw movie (channel fastest)")
+      ("flyback-frames", po::value<int>(), "discarded flyback frames per volume")
+      ("frame_rate_hz", po::value<double>(), "frame rate per plane, Hz")
+      ("pixel_size_um", po::value<double>(), "pixel size, micrometres");
+}
+
+AcquisitionOverrides acquisition_overrides(const Invocation& inv) {
+  AcquisitionOverrides o;
+  const auto& vm = inv.options;
+  if (vm.count("planes")) o.planes = vm["planes"].as<int>();
+  if (vm.count("channels")) o.channels = vm["channels"].as<int>();
+  if (vm.count("flyback-frames")) o.flyback_frames = vm["flyback-frames"].as<int>();
+  if (vm.count("frame_rate_hz")) o.frame_rate_hz = vm["frame_rate_hz"].as<double>();
+  if (vm.count("pixel_size_um")) o.pixel_size_um = vm["pixel_size_um"].as<double>();
+  if (vm.count("roles")) {
+    std::stringstream s(vm["roles"].as<std::string>());
+    std::string role;
+    while (std::getline(s, role, ',')) {
+      role.erase(0, role.find_first_not_of(' '));
+      role.erase(role.find_last_not_of(' ') + 1);
+      if (role != "soma" && role != "dendrite")
+        throw InputError("--roles: '" + role + "' is not soma or dendrite");
+      o.roles.push_back(role);
+    }
+  }
+  return o;
+}
+
+void add_movie_input_options(po::options_description& options) {
+  options.add_options()
+      ("dataset", po::value<std::string>()->default_value(""), "HDF5 input: dataset path (default: the only 3-D dataset)")
+      ("axes", po::value<std::string>()->default_value("tyx"), "HDF5/raw input: axis order of the stored array (tyx, yxt, ...)")
+      ("raw-shape", po::value<std::string>(), "raw binary input: T,H,W")
+      ("raw-dtype", po::value<std::string>(), "raw binary input: uint16|int16|float32|...")
+      ("channel", po::value<int>()->default_value(0), "functional channel to read (0-based)");
+}
+
+MovieSpec movie_spec(const Invocation& inv, const std::vector<std::string>& paths) {
+  MovieSpec spec;
+  spec.paths = paths;
+  spec.dataset = inv.get<std::string>("dataset");
+  spec.axes = inv.get<std::string>("axes");
+  spec.channel = inv.get<int>("channel");
+  if (inv.options.count("raw-dtype")) spec.raw_dtype = inv.get<std::string>("raw-dtype");
+  if (inv.options.count("raw-shape")) {
+    std::stringstream s(inv.get<std::string>("raw-shape"));
+    std::string part;
+    while (std::getline(s, part, ',')) {
+      try {
+        spec.raw_shape.push_back(std::stoll(part));
+      } catch (...) {
+        throw InputError("--raw-shape: '" + part + "' is not a number");
+      }
+    }
+  }
+  return spec;
+}
+
+void print_help(const Command& command, std::ostream& out) {
+  Usage usage = command.usage();
+  out << "usage: " << usage.synopsis << "\n\n" << usage.description << "\n\n";
+  out << usage.options << "\n" << shared_options() << "\n";
+  out << "Exit codes: 0 ok, 1 bad input or usage, 2 internal error.\n";
+}
+
+Invocation parse_invocation(const Command& command, int argc, char** argv) {
+  Invocation inv;
+  inv.command = command.name;
+  for (int i = 0; i < argc; ++i) inv.command_line += (i ? " " : "") + std::string(argv[i]);
+  Usage usage = command.usage();
+  po::options_description all;
+  all.add(usage.options).add(shared_options());
+  std::vector<std::string> args(argv + 2, argv + argc);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(usage.positional).run(), vm);
+  } catch (const po::error& e) {
+    throw InputError(std::string(e.what()) + " (see apical " + command.name + " --help)");
+  }
+  if (vm.count("input")) {
+    auto inputs = vm["input"].as<std::vector<std::string>>();
+    if (inputs.size() == 1 && is_session_folder(inputs[0])) inv.session = fs::path(inputs[0]);
+  }
+  if (vm.count("config")) inv.config_files = vm["config"].as<std::vector<std::string>>();
+  if (inv.session && fs::exists(*inv.session / "apical.ini"))
+    inv.config_files.push_back((*inv.session / "apical.ini").string());
+  for (const auto& file : inv.config_files)
+    store_tokens(config_tokens(file, command, usage), all, vm, file);
+  try {
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(std::string(e.what()) + " (see apical " + command.name + " --help)");
+  }
+  inv.options = vm;
+  inv.threads = vm["threads"].as<int>();
+  inv.quiet = vm["quiet"].as<bool>();
+  inv.force = vm["force"].as<bool>();
+  inv.progress = vm["progress"].as<bool>() || (!inv.quiet && ::isatty(STDERR_FILENO));
+  inv.batch_size = vm["batch-size"].as<int>();
+  if (inv.threads < 0) throw InputError("--threads must be 0 (all cores) or more");
+  if (inv.batch_size < 1) throw InputError("--batch-size must be at least 1 frame");
+  return inv;
+}
+
+void note(const Invocation& inv, const std::string& message) {
+  if (!inv.quiet) std::cerr << "apical " << inv.command << ": " << message << "\n";
+}
+
+Progress::Progress(const Invocation& inv, std::string label, int64_t total)
+    : enabled_(inv.progress), label_("apical " + inv.command + ": " + std::move(label)), total_(total),
+      start_(std::chrono::steady_clock::now()), last_(start_) {}
+
+void Progress::update(int64_t done) {
+  if (!enabled_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::milliseconds(500) && done < total_) return;
+  last_ = now;
+  double elapsed = std::chrono::duration<double>(now - start_).count();
+  double rate = elapsed > 0 ? double(done) / elapsed : 0;
+  std::fprintf(stderr, "\r%s %lld/%lld (%.0f/s)   ", label_.c_str(), (long long)done, (long long)total_, rate);
+  std::fflush(stderr);
+}
+
+void Progress::finish() {
+  if (enabled_) std::fprintf(stderr, "\n");
+}
+
+void summary(const Invocation& inv, const std::string& what, double seconds) {
+  if (inv.quiet) return;
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(2) << seconds;
+  std::cout << "apical " << inv.command << ": " << what << " in " << s.str() << " s (peak RSS "
+            << std::setprecision(0) << peak_rss_mb() << " MB)" << std::endl;
+}
+
+double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+}  // namespace apical::cli

@@ -1,0 +1,382 @@
+#include "io/h5.hpp"
+
+#include <cstring>
+#include <mutex>
+#include <numeric>
+
+#include "io/error.hpp"
+
+namespace apical::h5 {
+
+Handle& Handle::operator=(Handle&& other) noexcept {
+  if (this != &other) {
+    reset();
+    id_ = other.id_;
+    closer_ = other.closer_;
+    other.id_ = -1;
+  }
+  return *this;
+}
+
+void Handle::reset() {
+  if (id_ >= 0 && closer_) closer_(id_);
+  id_ = -1;
+}
+
+void silence_library_errors() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+template <> hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+template <> hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+template <> hid_t native_type<int8_t>() { return H5T_NATIVE_INT8; }
+template <> hid_t native_type<uint8_t>() { return H5T_NATIVE_UINT8; }
+template <> hid_t native_type<int16_t>() { return H5T_NATIVE_INT16; }
+template <> hid_t native_type<uint16_t>() { return H5T_NATIVE_UINT16; }
+template <> hid_t native_type<int32_t>() { return H5T_NATIVE_INT32; }
+template <> hid_t native_type<uint32_t>() { return H5T_NATIVE_UINT32; }
+template <> hid_t native_type<int64_t>() { return H5T_NATIVE_INT64; }
+template <> hid_t native_type<uint64_t>() { return H5T_NATIVE_UINT64; }
+
+namespace {
+
+void check(herr_t status, const std::string& file, const std::string& what) {
+  if (status < 0) throw std::runtime_error(file + ": HDF5 failed to " + what);
+}
+
+Handle make_simple_space(const Dims& dims, const Dims& max_dims = {}) {
+  std::vector<hsize_t> d(dims.begin(), dims.end());
+  std::vector<hsize_t> m(max_dims.begin(), max_dims.end());
+  hid_t id = H5Screate_simple(int(d.size()), d.data(), m.empty() ? nullptr : m.data());
+  if (id < 0) throw std::runtime_error("HDF5 failed to create a dataspace");
+  return Handle(id, H5Sclose);
+}
+
+Handle string_type(size_t length) {
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, length == 0 ? 1 : length);
+  H5Tset_strpad(type, H5T_STR_NULLTERM);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  return Handle(type, H5Tclose);
+}
+
+void write_string_attribute(hid_t object, const std::string& name, const std::string& value,
+                            const std::string& file) {
+  if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
+  Handle type = string_type(value.size() + 1);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attr(H5Acreate2(object, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose);
+  if (!attr.valid()) throw std::runtime_error(file + ": HDF5 failed to create attribute " + name);
+  check(H5Awrite(attr.id(), type.id(), value.c_str()), file, "write attribute " + name);
+}
+
+template <typename T>
+void write_number_attribute(hid_t object, const std::string& name, const T& value,
+                            const std::string& file) {
+  if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attr(H5Acreate2(object, name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
+                         H5P_DEFAULT),
+              H5Aclose);
+  if (!attr.valid()) throw std::runtime_error(file + ": HDF5 failed to create attribute " + name);
+  check(H5Awrite(attr.id(), native_type<T>(), &value), file, "write attribute " + name);
+}
+
+std::optional<std::string> read_string_attribute(hid_t object, const std::string& name) {
+  if (H5Aexists(object, name.c_str()) <= 0) return std::nullopt;
+  Handle attr(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose);
+  Handle type(H5Aget_type(attr.id()), H5Tclose);
+  if (H5Tget_class(type.id()) != H5T_STRING) return std::nullopt;
+  if (H5Tis_variable_str(type.id()) > 0) {
+    char* text = nullptr;
+    Handle mem = Handle(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.id(), H5T_VARIABLE);
+    if (H5Aread(attr.id(), mem.id(), &text) < 0 || !text) return std::nullopt;
+    std::string value(text);
+    H5free_memory(text);
+    return value;
+  }
+  size_t size = H5Tget_size(type.id());
+  std::string buffer(size, '\0');
+  Handle mem = string_type(size);
+  if (H5Aread(attr.id(), mem.id(), buffer.data()) < 0) return std::nullopt;
+  buffer.resize(std::strlen(buffer.c_str()));
+  return buffer;
+}
+
+std::string type_name_of(hid_t type) {
+  H5T_class_t cls = H5Tget_class(type);
+  size_t size = H5Tget_size(type);
+  if (cls == H5T_FLOAT) return size == 4 ? "float32" : "float64";
+  if (cls == H5T_INTEGER) {
+    bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
+    return std::string(is_signed ? "int" : "uint") + std::to_string(size * 8);
+  }
+  if (cls == H5T_STRING) return "string";
+  if (cls == H5T_COMPOUND) return "compound";
+  return "other";
+}
+
+}  // namespace
+
+Dims Dataset::dims() const {
+  Handle space(H5Dget_space(handle_.id()), H5Sclose);
+  int rank = H5Sget_simple_extent_ndims(space.id());
+  std::vector<hsize_t> d(rank > 0 ? rank : 0);
+  if (rank > 0) H5Sget_simple_extent_dims(space.id(), d.data(), nullptr);
+  return Dims(d.begin(), d.end());
+}
+
+std::string Dataset::type_name() const {
+  Handle type(H5Dget_type(handle_.id()), H5Tclose);
+  return type_name_of(type.id());
+}
+
+void Dataset::read_box_raw(const Dims& offset, const Dims& count, hid_t mem_type,
+                           void* out) const {
+  Dims full = dims();
+  if (offset.size() != full.size() || count.size() != full.size())
+    throw std::runtime_error(file_ + ":" + path_ + ": box rank does not match dataset rank");
+  for (size_t i = 0; i < full.size(); ++i)
+    if (offset[i] + count[i] > full[i])
+      throw file_error(file_, "dataset " + path_ + " is smaller than expected along axis " +
+                                  std::to_string(i) + " (" + std::to_string(full[i]) + " < " +
+                                  std::to_string(offset[i] + count[i]) + ")");
+  Handle file_space(H5Dget_space(handle_.id()), H5Sclose);
+  std::vector<hsize_t> o(offset.begin(), offset.end()), c(count.begin(), count.end());
+  if (!full.empty())
+    check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, o.data(), nullptr, c.data(),
+                              nullptr),
+          file_, "select a box in " + path_);
+  Handle mem_space = full.empty() ? Handle(H5Screate(H5S_SCALAR), H5Sclose) : make_simple_space(count);
+  if (H5Dread(handle_.id(), mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, out) < 0)
+    throw file_error(file_, "cannot read dataset " + path_ + " (corrupt or truncated file?)");
+}
+
+void Dataset::write_box_raw(const Dims& offset, const Dims& count, hid_t mem_type,
+                            const void* data) {
+  Handle file_space(H5Dget_space(handle_.id()), H5Sclose);
+  std::vector<hsize_t> o(offset.begin(), offset.end()), c(count.begin(), count.end());
+  check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, o.data(), nullptr, c.data(), nullptr),
+        file_, "select a box in " + path_);
+  Handle mem_space = make_simple_space(count);
+  check(H5Dwrite(handle_.id(), mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, data),
+        file_, "write dataset " + path_);
+}
+
+template <typename T> std::vector<T> Dataset::read() const {
+  Dims d = dims();
+  size_t n = std::accumulate(d.begin(), d.end(), size_t(1), std::multiplies<size_t>());
+  std::vector<T> out(n);
+  if (n == 0) return out;
+  Dims zero(d.size(), 0);
+  read_box_raw(zero, d, native_type<T>(), out.data());
+  return out;
+}
+
+template <typename T>
+void Dataset::read_box(const Dims& offset, const Dims& count, T* out) const {
+  read_box_raw(offset, count, native_type<T>(), out);
+}
+
+template <typename T>
+void Dataset::write_box(const Dims& offset, const Dims& count, const T* data) {
+  write_box_raw(offset, count, native_type<T>(), data);
+}
+
+void Dataset::extend(const Dims& new_dims) {
+  std::vector<hsize_t> d(new_dims.begin(), new_dims.end());
+  check(H5Dset_extent(handle_.id(), d.data()), file_, "extend dataset " + path_);
+}
+
+template <typename T> void Dataset::set_attribute(const std::string& name, const T& value) {
+  write_number_attribute(handle_.id(), name, value, file_);
+}
+void Dataset::set_attribute(const std::string& name, const std::string& value) {
+  write_string_attribute(handle_.id(), name, value, file_);
+}
+std::optional<std::string> Dataset::string_attribute(const std::string& name) const {
+  return read_string_attribute(handle_.id(), name);
+}
+
+bool Group::has(const std::string& name) const {
+  // Check each path component so that a missing intermediate group is not an HDF5 error.
+  std::string partial;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t slash = name.find('/', start);
+    std::string part = name.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (!part.empty()) {
+      partial += (partial.empty() ? "" : "/") + part;
+      if (H5Lexists(handle_.id(), partial.c_str(), H5P_DEFAULT) <= 0) return false;
+    }
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
+static std::string join_path(const std::string& base, const std::string& name) {
+  if (!name.empty() && name[0] == '/') return name;
+  return base == "/" ? "/" + name : base + "/" + name;
+}
+
+Group Group::group(const std::string& name) const {
+  if (!has(name)) throw file_error(file_, "has no group " + join_path(path_, name));
+  hid_t id = H5Gopen2(handle_.id(), name.c_str(), H5P_DEFAULT);
+  if (id < 0) throw file_error(file_, join_path(path_, name) + " is not a group");
+  return Group(Handle(id, H5Gclose), join_path(path_, name), file_);
+}
+
+Group Group::create_group(const std::string& name) {
+  if (has(name)) return group(name);
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.id(), 1);
+  hid_t id = H5Gcreate2(handle_.id(), name.c_str(), lcpl.id(), H5P_DEFAULT, H5P_DEFAULT);
+  if (id < 0) throw std::runtime_error(file_ + ": HDF5 failed to create group " + name);
+  return Group(Handle(id, H5Gclose), join_path(path_, name), file_);
+}
+
+Dataset Group::dataset(const std::string& name) const {
+  if (!has(name)) throw file_error(file_, "has no dataset " + join_path(path_, name));
+  hid_t id = H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT);
+  if (id < 0) throw file_error(file_, join_path(path_, name) + " is not a dataset");
+  return Dataset(Handle(id, H5Dclose), join_path(path_, name), file_);
+}
+
+Dataset Group::create_dataset(const std::string& name, hid_t type, const Dims& dims,
+                              const DatasetOptions& options) {
+  Dims max_dims;
+  Dims chunk = options.chunk;
+  if (options.extendable_first_axis) {
+    max_dims = dims;
+    max_dims[0] = H5S_UNLIMITED;
+    if (chunk.empty()) {
+      chunk = dims;
+      chunk[0] = 1;
+      for (auto& c : chunk) c = std::max<uint64_t>(c, 1);
+    }
+  }
+  Handle space = make_simple_space(dims, max_dims);
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (!chunk.empty()) {
+    std::vector<hsize_t> c(chunk.begin(), chunk.end());
+    check(H5Pset_chunk(dcpl.id(), int(c.size()), c.data()), file_, "set chunking for " + name);
+    if (options.deflate_level > 0) {
+      H5Pset_shuffle(dcpl.id());
+      H5Pset_deflate(dcpl.id(), unsigned(options.deflate_level));
+    }
+  }
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.id(), 1);
+  hid_t id = H5Dcreate2(handle_.id(), name.c_str(), type, space.id(), lcpl.id(), dcpl.id(),
+                        H5P_DEFAULT);
+  if (id < 0) throw std::runtime_error(file_ + ": HDF5 failed to create dataset " + name);
+  return Dataset(Handle(id, H5Dclose), join_path(path_, name), file_);
+}
+
+template <typename T>
+void Group::write(const std::string& name, const std::vector<T>& values, const Dims& dims) {
+  Dims shape = dims.empty() ? Dims{values.size()} : dims;
+  size_t n = std::accumulate(shape.begin(), shape.end(), size_t(1), std::multiplies<size_t>());
+  if (n != values.size())
+    throw std::runtime_error(file_ + ": shape does not match data size for " + name);
+  Dataset ds = create_dataset<T>(name, shape);
+  if (n > 0) ds.write_box(Dims(shape.size(), 0), shape, values.data());
+}
+
+std::vector<std::string> Group::children() const {
+  std::vector<std::string> names;
+  H5Literate(
+      handle_.id(), H5_INDEX_NAME, H5_ITER_INC, nullptr,
+      [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+        static_cast<std::vector<std::string>*>(data)->push_back(name);
+        return 0;
+      },
+      &names);
+  return names;
+}
+
+template <typename T> void Group::set_attribute(const std::string& name, const T& value) {
+  write_number_attribute(handle_.id(), name, value, file_);
+}
+void Group::set_attribute(const std::string& name, const std::string& value) {
+  write_string_attribute(handle_.id(), name, value, file_);
+}
+std::optional<std::string> Group::string_attribute(const std::string& name) const {
+  return read_string_attribute(handle_.id(), name);
+}
+
+std::optional<double> Group::number_attribute(const std::string& name) const {
+  if (H5Aexists(handle_.id(), name.c_str()) <= 0) return std::nullopt;
+  Handle attr(H5Aopen(handle_.id(), name.c_str(), H5P_DEFAULT), H5Aclose);
+  Handle space(H5Aget_space(attr.id()), H5Sclose);
+  Handle type(H5Aget_type(attr.id()), H5Tclose);
+  H5T_class_t cls = H5Tget_class(type.id());
+  if ((cls != H5T_INTEGER && cls != H5T_FLOAT) || H5Sget_simple_extent_npoints(space.id()) < 1)
+    return std::nullopt;
+  std::vector<double> values(size_t(H5Sget_simple_extent_npoints(space.id())));
+  if (H5Aread(attr.id(), H5T_NATIVE_DOUBLE, values.data()) < 0) return std::nullopt;
+  return values[0];
+}
+
+std::map<std::string, std::string> Group::attributes_as_text() const {
+  std::map<std::string, std::string> out;
+  int count = H5Aget_num_attrs(handle_.id());
+  for (int i = 0; i < count; ++i) {
+    Handle attr(H5Aopen_idx(handle_.id(), unsigned(i)), H5Aclose);
+    char name[256] = {0};
+    H5Aget_name(attr.id(), sizeof(name), name);
+    if (auto text = string_attribute(name)) {
+      out[name] = *text;
+    } else if (auto number = number_attribute(name)) {
+      std::string s = std::to_string(*number);
+      out[name] = s;
+    }
+  }
+  return out;
+}
+
+File File::open_read(const std::string& path) {
+  silence_library_errors();
+  htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+  if (is_hdf5 <= 0) throw file_error(path, "is not an HDF5 file (or cannot be read)");
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) throw file_error(path, "cannot open as HDF5 (corrupt or truncated?)");
+  return File(Handle(id, H5Fclose), path);
+}
+
+File File::create(const std::string& path) {
+  silence_library_errors();
+  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (id < 0) throw file_error(path, "cannot create HDF5 file (is the folder writable?)");
+  return File(Handle(id, H5Fclose), path);
+}
+
+Group File::root() const {
+  hid_t id = H5Gopen2(handle_.id(), "/", H5P_DEFAULT);
+  return Group(Handle(id, H5Gclose), "/", path_);
+}
+
+#define APICAL_H5_INSTANTIATE(T)                                                             \
+  template std::vector<T> Dataset::read<T>() const;                                          \
+  template void Dataset::read_box<T>(const Dims&, const Dims&, T*) const;                    \
+  template void Dataset::write_box<T>(const Dims&, const Dims&, const T*);                   \
+  template void Dataset::set_attribute<T>(const std::string&, const T&);                     \
+  template void Group::write<T>(const std::string&, const std::vector<T>&, const Dims&);     \
+  template void Group::set_attribute<T>(const std::string&, const T&);
+APICAL_H5_INSTANTIATE(float)
+APICAL_H5_INSTANTIATE(double)
+APICAL_H5_INSTANTIATE(int8_t)
+APICAL_H5_INSTANTIATE(uint8_t)
+APICAL_H5_INSTANTIATE(int16_t)
+APICAL_H5_INSTANTIATE(uint16_t)
+APICAL_H5_INSTANTIATE(int32_t)
+APICAL_H5_INSTANTIATE(uint32_t)
+APICAL_H5_INSTANTIATE(int64_t)
+APICAL_H5_INSTANTIATE(uint64_t)
+#undef APICAL_H5_INSTANTIATE
+
+}  // namespace apical::h5

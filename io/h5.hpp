@@ -1,0 +1,135 @@
+#pragma once
+// Small RAII layer over the HDF5 C API. Stages never call H5* functions directly:
+// they read and write through these types, so every handle is closed on every path.
+#include <hdf5.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace apical::h5 {
+
+// One owned hid_t; closes with the right H5*close on destruction.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  Handle(Handle&& other) noexcept : id_(other.id_), closer_(other.closer_) { other.id_ = -1; }
+  Handle& operator=(Handle&& other) noexcept;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { reset(); }
+  void reset();
+  hid_t id() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_ = -1;
+  Closer closer_ = nullptr;
+};
+
+// Element types apical stores, mapped to HDF5 native types.
+template <typename T> hid_t native_type();
+
+// Shape of a dataset, slowest axis first.
+using Dims = std::vector<uint64_t>;
+
+class Group;
+
+// A dataset handle with typed whole-array and hyperslab access.
+class Dataset {
+ public:
+  Dataset(Handle handle, std::string path, std::string file)
+      : handle_(std::move(handle)), path_(std::move(path)), file_(std::move(file)) {}
+  Dims dims() const;
+  // "uint16", "int16", "float32", ... of the stored element type.
+  std::string type_name() const;
+  const std::string& path() const { return path_; }
+
+  template <typename T> std::vector<T> read() const;
+  // Reads the box [offset, offset+count) (one entry per axis) into out (size = product of count).
+  template <typename T> void read_box(const Dims& offset, const Dims& count, T* out) const;
+  // Writes a box; for extendable datasets, extend() first.
+  template <typename T> void write_box(const Dims& offset, const Dims& count, const T* data);
+  void extend(const Dims& new_dims);
+
+  template <typename T> void set_attribute(const std::string& name, const T& value);
+  void set_attribute(const std::string& name, const std::string& value);
+  std::optional<std::string> string_attribute(const std::string& name) const;
+
+ private:
+  void read_box_raw(const Dims& offset, const Dims& count, hid_t mem_type, void* out) const;
+  void write_box_raw(const Dims& offset, const Dims& count, hid_t mem_type, const void* data);
+  Handle handle_;
+  std::string path_;
+  std::string file_;
+};
+
+// Options for creating a dataset.
+struct DatasetOptions {
+  Dims chunk;             // empty: contiguous (or automatic for extendable)
+  int deflate_level = 0;  // 0: no compression
+  bool extendable_first_axis = false;  // unlimited along axis 0 (streamed movies)
+};
+
+// A group (or the file root); creates and opens datasets and subgroups by relative path.
+class Group {
+ public:
+  Group(Handle handle, std::string path, std::string file)
+      : handle_(std::move(handle)), path_(std::move(path)), file_(std::move(file)) {}
+  bool has(const std::string& name) const;
+  Group group(const std::string& name) const;            // opens; InputError if absent
+  Group create_group(const std::string& name);           // creates (or opens if present)
+  Dataset dataset(const std::string& name) const;        // opens; InputError if absent
+  Dataset create_dataset(const std::string& name, hid_t type, const Dims& dims,
+                         const DatasetOptions& options = {});
+  template <typename T> Dataset create_dataset(const std::string& name, const Dims& dims,
+                                               const DatasetOptions& options = {}) {
+    return create_dataset(name, native_type<T>(), dims, options);
+  }
+  template <typename T> void write(const std::string& name, const std::vector<T>& values,
+                                   const Dims& dims = {});
+  template <typename T> std::vector<T> read(const std::string& name) const {
+    return dataset(name).read<T>();
+  }
+  std::vector<std::string> children() const;
+
+  template <typename T> void set_attribute(const std::string& name, const T& value);
+  void set_attribute(const std::string& name, const std::string& value);
+  void set_attribute(const std::string& name, const char* value) {
+    set_attribute(name, std::string(value));
+  }
+  std::optional<std::string> string_attribute(const std::string& name) const;
+  std::optional<double> number_attribute(const std::string& name) const;
+  std::map<std::string, std::string> attributes_as_text() const;
+  const std::string& path() const { return path_; }
+  const std::string& file() const { return file_; }
+  hid_t id() const { return handle_.id(); }
+
+ private:
+  Handle handle_;
+  std::string path_;
+  std::string file_;
+};
+
+// An open HDF5 file. open() fails with an InputError naming the file when it is not HDF5.
+class File {
+ public:
+  static File open_read(const std::string& path);
+  static File create(const std::string& path);  // truncates
+  Group root() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  File(Handle handle, std::string path) : handle_(std::move(handle)), path_(std::move(path)) {}
+  Handle handle_;
+  std::string path_;
+};
+
+// Turns HDF5's own error printing off for the process (apical reports its own messages).
+void silence_library_errors();
+
+}  // namespace apical::h5

@@ -1,0 +1,27 @@
+#pragma once
+// Provenance carried by every HDF5 output as root attributes, so any file says how it
+// was made: apical version, full command line, parameters, inputs (with their own
+// provenance), UTC time.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "io/h5.hpp"
+
+namespace apical {
+
+struct Provenance {
+  std::string command_line;
+  std::map<std::string, std::string> parameters;  // option name -> value as text
+  std::vector<std::string> inputs;                // input files, in order
+};
+
+// "name=value" lines in key order: stable text that `apical run` compares for staleness.
+std::string parameters_text(const std::map<std::string, std::string>& parameters);
+// One line per input: path, size, and for apical HDF5 outputs their own version/command line.
+std::string describe_inputs(const std::vector<std::string>& inputs);
+// Writes apical_version, command_line, parameters, inputs, input_provenance, created_utc.
+void write_provenance(h5::Group root, const Provenance& provenance);
+std::string utc_now_iso8601();
+
+}  // namespace apical

@@ -1,0 +1,320 @@
+// Movie readers and writers against known arrays, real recordings, and bad input.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <random>
+
+#include "io/atomic_output.hpp"
+#include "io/error.hpp"
+#include "io/h5.hpp"
+#include "io/movie.hpp"
+#include "io/provenance.hpp"
+#include "io/tiff.hpp"
+#include "tests/test_support.hpp"
+
+using namespace apical;
+using apical::test::TempDir;
+
+namespace {
+
+// A known movie: value depends on (t, y, x) so any axis mix-up shows.
+std::vector<float> known_movie(int frames, int height, int width) {
+  std::vector<float> v(size_t(frames) * height * width);
+  for (int t = 0; t < frames; ++t)
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x)
+        v[(size_t(t) * height + y) * width + x] = float(t * 1000 + y * 31 + x) - 500.0f;
+  return v;
+}
+
+void write_tiff(const std::string& path, const std::vector<float>& movie, int frames, int height,
+                int width, SampleType type, bool big, const std::string& description = {}) {
+  TiffWriter writer(path, height, width, type, big, description);
+  for (int t = 0; t < frames; ++t) writer.write_page(movie.data() + size_t(t) * height * width);
+  writer.close();
+}
+
+std::vector<float> read_all(const Movie& movie, int plane) {
+  FrameStack stack;
+  movie.read(plane, 0, int(movie.frames()), stack);
+  return stack.pixels;
+}
+
+MovieSpec spec_of(std::vector<std::string> paths) {
+  MovieSpec s;
+  s.paths = std::move(paths);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("classic and BigTIFF round-trip int16, uint16 and float32 pages exactly", "[io][tiff]") {
+  TempDir dir;
+  const int T = 7, H = 13, W = 17;
+  auto movie = known_movie(T, H, W);
+  for (bool big : {false, true}) {
+    for (SampleType type : {SampleType::int16, SampleType::float32}) {
+      std::string path = (dir / ("m" + std::to_string(big) + sample_type_name(type) + ".tif")).string();
+      write_tiff(path, movie, T, H, W, type, big);
+      auto m = open_movie(spec_of({path}), {});
+      REQUIRE(m->frames() == T);
+      REQUIRE(m->height() == H);
+      REQUIRE(m->width() == W);
+      CHECK(m->dtype() == sample_type_name(type));
+      CHECK(read_all(*m, 0) == movie);
+    }
+  }
+  // uint16 clips negatives to 0 and keeps the rest.
+  std::string path = (dir / "u16.tif").string();
+  write_tiff(path, movie, T, H, W, SampleType::uint16, false);
+  auto m = open_movie(spec_of({path}), {});
+  auto back = read_all(*m, 0);
+  for (size_t i = 0; i < movie.size(); ++i) REQUIRE(back[i] == std::max(0.0f, movie[i]));
+}
+
+TEST_CASE("several TIFF files in a folder read as one movie in natural order", "[io][tiff]") {
+  TempDir dir;
+  const int H = 8, W = 9;
+  auto movie = known_movie(12, H, W);
+  // Files 1, 2 and 10: natural order puts file10 last.
+  int starts[] = {0, 4, 8};
+  const char* names[] = {"run_1.tif", "run_2.tif", "run_10.tif"};
+  for (int f = 0; f < 3; ++f) {
+    std::vector<float> part(movie.begin() + size_t(starts[f]) * H * W, movie.begin() + size_t(starts[f] + 4) * H * W);
+    write_tiff((dir / names[f]).string(), part, 4, H, W, SampleType::int16, f == 1);
+  }
+  auto m = open_movie(spec_of({dir.path().string()}), {});
+  REQUIRE(m->frames() == 12);
+  CHECK(read_all(*m, 0) == movie);
+  auto g = open_movie(spec_of({(dir / "run_*.tif").string()}), {});
+  CHECK(read_all(*g, 0) == movie);
+}
+
+TEST_CASE("interleaved planes and channels de-interleave channel fastest, then plane", "[io][tiff]") {
+  TempDir dir;
+  const int H = 4, W = 5, planes = 2, channels = 2, frames = 6;
+  auto pages = known_movie(frames * planes * channels, H, W);
+  std::string path = (dir / "interleaved.tif").string();
+  write_tiff(path, pages, frames * planes * channels, H, W, SampleType::int16, false);
+  AcquisitionOverrides o;
+  o.planes = planes;
+  o.channels = channels;
+  MovieSpec s = spec_of({path});
+  s.channel = 1;
+  auto m = open_movie(s, o);
+  REQUIRE(m->planes() == 2);
+  REQUIRE(m->frames() == frames);
+  FrameStack stack;
+  m->read(1, 2, 3, stack);
+  for (int i = 0; i < 3; ++i) {
+    int page = ((2 + i) * planes + 1) * channels + 1;
+    REQUIRE(stack.frame_data(i)[0] == pages[size_t(page) * H * W]);
+  }
+}
+
+TEST_CASE("HDF5 movies read the same in every axis order", "[io][hdf5]") {
+  TempDir dir;
+  const int T = 5, H = 6, W = 7;
+  auto movie = known_movie(T, H, W);
+  for (std::string axes : {"tyx", "yxt", "txy", "xyt"}) {
+    std::string path = (dir / ("m_" + axes + ".h5")).string();
+    {
+      h5::File f = h5::File::create(path);
+      std::vector<uint64_t> dims(3);
+      int size_of[3];
+      for (int i = 0; i < 3; ++i) size_of[i] = axes[i] == 't' ? T : axes[i] == 'y' ? H : W;
+      for (int i = 0; i < 3; ++i) dims[i] = uint64_t(size_of[i]);
+      std::vector<int16_t> stored(movie.size());
+      for (int t = 0; t < T; ++t)
+        for (int y = 0; y < H; ++y)
+          for (int x = 0; x < W; ++x) {
+            int idx[3];
+            for (int i = 0; i < 3; ++i) idx[i] = axes[i] == 't' ? t : axes[i] == 'y' ? y : x;
+            stored[(size_t(idx[0]) * size_of[1] + idx[1]) * size_of[2] + idx[2]] =
+                int16_t(movie[(size_t(t) * H + y) * W + x]);
+          }
+      f.root().write("data/movie", stored, dims);
+    }
+    MovieSpec s = spec_of({path});
+    s.axes = axes;
+    auto m = open_movie(s, {});
+    REQUIRE(m->frames() == T);
+    REQUIRE(m->height() == H);
+    CHECK(read_all(*m, 0) == movie);
+    // A batch from the middle matches too.
+    FrameStack part;
+    m->read(0, 2, 2, part);
+    CHECK(std::equal(part.pixels.begin(), part.pixels.end(), movie.begin() + size_t(2) * H * W));
+  }
+}
+
+TEST_CASE("raw binary movies read with a given shape and dtype", "[io][raw]") {
+  TempDir dir;
+  const int T = 4, H = 3, W = 5;
+  auto movie = known_movie(T, H, W);
+  std::vector<int16_t> raw(movie.begin(), movie.end());
+  std::string path = (dir / "movie.bin").string();
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<char*>(raw.data()), raw.size() * 2);
+  MovieSpec s = spec_of({path});
+  s.raw_shape = {T, H, W};
+  s.raw_dtype = "int16";
+  auto m = open_movie(s, {});
+  CHECK(read_all(*m, 0) == movie);
+  s.raw_shape = {T + 1, H, W};
+  CHECK_THROWS_WITH(open_movie(s, {}), Catch::Contains("movie.bin") && Catch::Contains("needs"));
+}
+
+TEST_CASE("real ScanImage 3.8 file reads as 30 frames of 64x64 at 8.138 Hz, bidirectional", "[io][real]") {
+  std::string path = test::real_data("scanimage38_bidi.tif");
+  if (path.empty()) {
+    WARN("../shared/data/real not present; skipping");
+    return;
+  }
+  auto m = open_movie(spec_of({path}), {});
+  CHECK(m->frames() == 30);
+  CHECK(m->height() == 64);
+  CHECK(m->width() == 64);
+  CHECK(m->acquisition().frame_rate_hz == Approx(8.138).margin(0.001));
+  CHECK(m->acquisition().bidirectional);
+  CHECK(m->acquisition().zoom == Approx(1.6));
+  auto pixels = read_all(*m, 0);
+  CHECK(*std::max_element(pixels.begin(), pixels.end()) > 0);
+}
+
+TEST_CASE("real sima example: the TIFF and the yxt HDF5 give the same 20x128x256 movie", "[io][real]") {
+  std::string tif = test::real_data("sima_example.tif"), h5path = test::real_data("sima_example.h5");
+  if (tif.empty() || h5path.empty()) {
+    WARN("../shared/data/real not present; skipping");
+    return;
+  }
+  auto a = open_movie(spec_of({tif}), {});
+  MovieSpec s = spec_of({h5path});
+  s.dataset = "imaging";
+  s.axes = "yxt";
+  auto b = open_movie(s, {});
+  REQUIRE(a->frames() == 20);
+  REQUIRE(a->height() == 128);
+  REQUIRE(a->width() == 256);
+  REQUIRE(b->frames() == 20);
+  REQUIRE(b->height() == 128);
+  REQUIRE(b->width() == 256);
+  CHECK(read_all(*a, 0) == read_all(*b, 0));
+}
+
+TEST_CASE("real Allen crop reads as 100 frames of 100x100", "[io][real]") {
+  std::string path = test::real_data("allen_movie_100x100x100.h5");
+  if (path.empty()) {
+    WARN("../shared/data/real not present; skipping");
+    return;
+  }
+  MovieSpec s = spec_of({path});
+  s.dataset = "data";
+  auto m = open_movie(s, {});
+  CHECK(m->frames() == 100);
+  CHECK(m->height() == 100);
+  CHECK(m->width() == 100);
+  CHECK(m->dtype() == "int16");
+}
+
+TEST_CASE("bad inputs give one clear message naming the file and the problem", "[io][errors]") {
+  TempDir dir;
+  const int T = 6, H = 16, W = 16;
+  auto movie = known_movie(T, H, W);
+  std::string good = (dir / "good.tif").string();
+  write_tiff(good, movie, T, H, W, SampleType::int16, false);
+
+  SECTION("truncated TIFF") {
+    std::string cut = (dir / "cut.tif").string();
+    std::filesystem::copy_file(good, cut);
+    std::filesystem::resize_file(cut, std::filesystem::file_size(good) - 700);
+    CHECK_THROWS_AS(open_movie(spec_of({cut}), {}), InputError);
+    CHECK_THROWS_WITH(open_movie(spec_of({cut}), {}), Catch::Contains("cut.tif") && Catch::Contains("truncated"));
+  }
+  SECTION("pages of different sizes") {
+    std::string mixed = (dir / "mixed.tif").string();
+    {
+      TiffWriter w(mixed, H, W, SampleType::int16, false);
+      w.write_page(movie.data());
+      w.close();
+    }
+    std::string other = (dir / "other.tif").string();
+    write_tiff(other, movie, 1, H / 2, W, SampleType::int16, false);
+    CHECK_THROWS_WITH(open_movie(spec_of({mixed, other}), {}), Catch::Contains("other.tif"));
+  }
+  SECTION("empty file") {
+    std::string empty = (dir / "empty.tif").string();
+    std::ofstream(empty).close();
+    CHECK_THROWS_WITH(open_movie(spec_of({empty}), {}), Catch::Contains("empty.tif") && Catch::Contains("empty"));
+  }
+  SECTION("HDF5 dataset that does not exist") {
+    std::string path = (dir / "m.h5").string();
+    h5::File::create(path).root().write("data", std::vector<float>(24), {2, 3, 4});
+    MovieSpec s = spec_of({path});
+    s.dataset = "/nope";
+    CHECK_THROWS_WITH(open_movie(s, {}), Catch::Contains("m.h5") && Catch::Contains("/nope"));
+  }
+  SECTION("axis string that does not fit") {
+    std::string path = (dir / "m.h5").string();
+    h5::File::create(path).root().write("data", std::vector<float>(24), {2, 3, 4});
+    MovieSpec s = spec_of({path});
+    s.axes = "tyz";
+    CHECK_THROWS_WITH(open_movie(s, {}), Catch::Contains("m.h5") && Catch::Contains("tyz"));
+    h5::File::create(path).root().write("data", std::vector<float>(6), {2, 3});
+    s.axes = "tyx";
+    CHECK_THROWS_WITH(open_movie(s, {}), Catch::Contains("no 3-D dataset"));
+    s.dataset = "data";
+    CHECK_THROWS_WITH(open_movie(s, {}), Catch::Contains("2 dimensions"));
+  }
+  SECTION("not a TIFF at all") {
+    std::string text = (dir / "notes.tif").string();
+    std::ofstream(text) << "hello, this is not an image";
+    CHECK_THROWS_WITH(open_movie(spec_of({text}), {}), Catch::Contains("notes.tif") && Catch::Contains("not a TIFF"));
+  }
+  SECTION("NaN in a frame is named") {
+    FrameStack batch(10, 2, 2, 2);
+    batch.pixels[5] = std::numeric_limits<float>::quiet_NaN();
+    CHECK_THROWS_WITH(Movie::check_finite(batch, 0, "x.tif"), Catch::Contains("frame 11") && Catch::Contains("x.tif"));
+  }
+}
+
+TEST_CASE("atomic output leaves nothing at the target unless committed", "[io][output]") {
+  TempDir dir;
+  auto target = dir / "out.h5";
+  {
+    AtomicOutput out(target, false);
+    h5::File::create(out.temp_path().string()).root().set_attribute("x", 1.0);
+    CHECK(std::filesystem::exists(out.temp_path()));
+  }  // destroyed without commit: an error path
+  CHECK_FALSE(std::filesystem::exists(target));
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), {}) == 0);
+  {
+    AtomicOutput out(target, false);
+    h5::File::create(out.temp_path().string()).root().set_attribute("x", 1.0);
+    out.commit();
+  }
+  CHECK(std::filesystem::exists(target));
+  CHECK_THROWS_WITH(AtomicOutput(target, false), Catch::Contains("exists") && Catch::Contains("--force"));
+  CHECK_NOTHROW(AtomicOutput(target, true));
+}
+
+TEST_CASE("provenance attributes say how a file was made", "[io][provenance]") {
+  TempDir dir;
+  std::string path = (dir / "p.h5").string();
+  {
+    h5::File f = h5::File::create(path);
+    Provenance p{"apical test --x 1", {{"x", "1"}, {"a", "b"}}, {"in.tif"}};
+    write_provenance(f.root(), p);
+  }
+  h5::File f = h5::File::open_read(path);
+  auto root = f.root();
+  CHECK(root.string_attribute("command_line").value() == "apical test --x 1");
+  CHECK(root.string_attribute("parameters").value() == "a=b\nx=1\n");
+  CHECK(root.string_attribute("inputs").value() == "in.tif\n");
+  CHECK(root.string_attribute("apical_version").has_value());
+  CHECK(root.string_attribute("created_utc").value().size() == 20);
+}
