@@ -56,6 +56,11 @@ std::string value_as_text(const po::variable_value& v) {
     s << std::setprecision(10) << *p;
     return s.str();
   }
+  if (auto p = boost::any_cast<float>(&a)) {
+    std::ostringstream s;
+    s << std::setprecision(7) << *p;
+    return s.str();
+  }
   if (auto p = boost::any_cast<std::vector<std::string>>(&a)) {
     std::string out;
     for (const auto& s : *p) out += (out.empty() ? "" : ",") + s;
@@ -271,7 +276,7 @@ void summary(const Invocation& inv, const std::string& what, double seconds) {
   std::ostringstream s;
   s << std::fixed << std::setprecision(2) << seconds;
   std::cout << "apical " << inv.command << ": " << what << " in " << s.str() << " s (peak RSS "
-            << std::setprecision(0) << peak_rss_mb() << " MB)" << std::endl;
+            << std::fixed << std::setprecision(0) << peak_rss_mb() << " MB)" << std::endl;
 }
 
 double peak_rss_mb() {

@@ -15,11 +15,17 @@ Usage info_usage();
 int info_run(const Invocation&);
 Usage simulate_usage();
 int simulate_run(const Invocation&);
+Usage register_usage();
+int register_run(const Invocation&);
+Usage evaluate_usage();
+int evaluate_run(const Invocation&);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"info", "what a file holds and how it was made", info_usage, info_run},
       {"simulate", "write a synthetic session folder with ground truth", simulate_usage, simulate_run},
+      {"register", "motion correction (rigid, non-rigid, bidirectional) -> registered.h5", register_usage, register_run},
+      {"evaluate", "score a session's outputs against simulated ground truth", evaluate_usage, evaluate_run},
   };
   return table;
 }

@@ -58,20 +58,22 @@ AtomicOutput::AtomicOutput(std::filesystem::path target, bool force) : target_(s
   if (fs::exists(target_, ec) && !force)
     throw file_error(target_.string(), "output exists already (use --force to overwrite)");
   temp_ = folder / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  fs::remove(temp_, ec);
+  fs::remove_all(temp_, ec);
   register_pending(temp_.string());
 }
 
 AtomicOutput::~AtomicOutput() {
   if (!committed_) {
     std::error_code ec;
-    std::filesystem::remove(temp_, ec);
+    std::filesystem::remove_all(temp_, ec);
   }
   unregister_pending(temp_.string());
 }
 
 void AtomicOutput::commit() {
   std::error_code ec;
+  // A folder output (a simulated session) replaces the old folder as a whole.
+  if (std::filesystem::is_directory(target_, ec)) std::filesystem::remove_all(target_, ec);
   std::filesystem::rename(temp_, target_, ec);
   if (ec) throw file_error(target_.string(), "cannot rename finished output into place: " + ec.message());
   committed_ = true;

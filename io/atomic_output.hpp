@@ -15,7 +15,7 @@ class AtomicOutput {
   AtomicOutput(const AtomicOutput&) = delete;
   AtomicOutput& operator=(const AtomicOutput&) = delete;
 
-  // Where to write: ".<name>.tmp-<pid>" beside the target.
+  // Where to write (a file, or a folder the caller creates): ".<name>.tmp-<pid>" beside the target.
   const std::filesystem::path& temp_path() const { return temp_; }
   const std::filesystem::path& target() const { return target_; }
   // Renames the finished temporary file onto the target.

@@ -51,7 +51,7 @@ std::string describe_inputs(const std::vector<std::string>& inputs) {
   return text;
 }
 
-void write_provenance(h5::Group root, const Provenance& provenance) {
+void write_provenance(h5::Group& root, const Provenance& provenance) {
   std::string inputs;
   for (const auto& input : provenance.inputs) inputs += input + "\n";
   root.set_attribute("apical_version", std::string(APICAL_VERSION));

@@ -21,7 +21,7 @@ std::string parameters_text(const std::map<std::string, std::string>& parameters
 // One line per input: path, size, and for apical HDF5 outputs their own version/command line.
 std::string describe_inputs(const std::vector<std::string>& inputs);
 // Writes apical_version, command_line, parameters, inputs, input_provenance, created_utc.
-void write_provenance(h5::Group root, const Provenance& provenance);
+void write_provenance(h5::Group& root, const Provenance& provenance);
 std::string utc_now_iso8601();
 
 }  // namespace apical

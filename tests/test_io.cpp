@@ -308,7 +308,8 @@ TEST_CASE("provenance attributes say how a file was made", "[io][provenance]") {
   {
     h5::File f = h5::File::create(path);
     Provenance p{"apical test --x 1", {{"x", "1"}, {"a", "b"}}, {"in.tif"}};
-    write_provenance(f.root(), p);
+    h5::Group root = f.root();
+    write_provenance(root, p);
   }
   h5::File f = h5::File::open_read(path);
   auto root = f.root();

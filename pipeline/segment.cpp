@@ -1,0 +1,486 @@
+// Summary images (streaming) and ROI detection from them.
+#include "pipeline/segment.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <queue>
+
+#include <tbb/parallel_for.h>
+
+#include "io/error.hpp"
+#include "pipeline/segment_filters.hpp"
+
+namespace apical {
+
+// ================================================================ summary images
+
+SummaryImageAccumulator::SummaryImageAccumulator(int height, int width, int temporal_bin)
+    : SummaryImageAccumulator(height, width, SummaryParams{temporal_bin}) {}
+
+SummaryImageAccumulator::SummaryImageAccumulator(int height, int width, const SummaryParams& params)
+    : height_(height), width_(width), params_(params) {
+  if (height <= 0 || width <= 0) throw InputError("segment: image size must be positive");
+  if (params.temporal_bin < 1) throw InputError("segment: temporal bin must be at least 1 frame");
+  if (!(params.baseline_tau_bins >= 1)) throw InputError("segment: baseline time constant must be >= 1 bin");
+  const size_t n = size_t(height) * width;
+  frame_sum_.assign(n, 0.0);
+  bin_sum_.assign(n, 0.0f);
+  bin_max_.assign(n, -std::numeric_limits<float>::infinity());
+  baseline_.assign(n, 0.0f);
+  highpassed_ = cv::Mat(height, width, CV_32F);
+  for (auto* v : {&sum_, &sum_sq_, &prod_r_, &prod_d_, &prod_dr_, &prod_dl_}) v->assign(n, 0.0);
+}
+
+void SummaryImageAccumulator::add(const FrameStack& batch) {
+  if (batch.count == 0) return;
+  if (batch.height != height_ || batch.width != width_)
+    throw InputError("segment: batch of " + std::to_string(batch.height) + "x" +
+                     std::to_string(batch.width) + " frames, expected " + std::to_string(height_) +
+                     "x" + std::to_string(width_));
+  if (next_frame_ >= 0 && batch.first_frame != next_frame_)
+    throw InputError("segment: batches must be consecutive (expected frame " +
+                     std::to_string(next_frame_) + ", got " + std::to_string(batch.first_frame) + ")");
+  for (int t = 0; t < batch.count; ++t) add_frame(batch.frame_data(t));
+  next_frame_ = batch.first_frame + batch.count;
+}
+
+void SummaryImageAccumulator::add_frame(const float* frame) {
+  tbb::parallel_for(0, height_, [&](int y) {
+    const size_t row = size_t(y) * width_;
+    for (int x = 0; x < width_; ++x) {
+      frame_sum_[row + x] += frame[row + x];
+      bin_sum_[row + x] += frame[row + x];
+    }
+  });
+  ++frames_;
+  if (++frames_in_bin_ == params_.temporal_bin) close_bin();
+}
+
+void SummaryImageAccumulator::close_bin() {
+  const float inv_bin = 1.0f / float(params_.temporal_bin);
+  const float alpha = 1.0f / params_.baseline_tau_bins;
+  const bool first = bins_ == 0;
+  // Binned value, max, and the high-passed bin against the running baseline.
+  tbb::parallel_for(0, height_, [&](int y) {
+    float* h = highpassed_.ptr<float>(y);
+    const size_t row = size_t(y) * width_;
+    for (int x = 0; x < width_; ++x) {
+      const size_t i = row + x;
+      const float b = bin_sum_[i] * inv_bin;
+      bin_sum_[i] = 0.0f;
+      bin_max_[i] = std::max(bin_max_[i], b);
+      if (first) baseline_[i] = b;
+      h[x] = b - baseline_[i];
+      baseline_[i] += alpha * (b - baseline_[i]);
+    }
+  });
+  ++bins_;
+  // The running baseline starts at the first bin and needs about one time constant to
+  // settle; its start-up transient is common to all pixels, so it is not correlated.
+  if (bins_ <= warmup_bins()) {
+    frames_in_bin_ = 0;
+    return;
+  }
+  if (params_.neuropil_sigma_px > 0) subtract_neuropil();
+  tbb::parallel_for(0, height_, [&](int y) {
+    const float* h = highpassed_.ptr<float>(y);
+    const float* below = y + 1 < height_ ? highpassed_.ptr<float>(y + 1) : nullptr;
+    const size_t row = size_t(y) * width_;
+    for (int x = 0; x < width_; ++x) {
+      const size_t i = row + x;
+      const double v = h[x];
+      sum_[i] += v;
+      sum_sq_[i] += v * v;
+      if (x + 1 < width_) prod_r_[i] += v * h[x + 1];
+      if (below) {
+        prod_d_[i] += v * below[x];
+        if (x + 1 < width_) prod_dr_[i] += v * below[x + 1];
+        if (x > 0) prod_dl_[i] += v * below[x - 1];
+      }
+    }
+  });
+  frames_in_bin_ = 0;
+}
+
+namespace {
+
+// Median of every 7th value: a fixed subsample keeps this cheap and deterministic.
+float subsample_median(const float* v, size_t n, std::vector<float>& scratch) {
+  scratch.clear();
+  for (size_t i = 0; i < n; i += 7) scratch.push_back(v[i]);
+  auto mid = scratch.begin() + scratch.size() / 2;
+  std::nth_element(scratch.begin(), mid, scratch.end());
+  return *mid;
+}
+
+}  // namespace
+
+void SummaryImageAccumulator::subtract_neuropil() {
+  // Neuropil scales with the local resting brightness (a vessel's shadow dims it too), so
+  // it is estimated on relative changes h / baseline, where it is spatially smooth.
+  // Each pixel is first clipped to the bin's bulk (median +- 3 robust sigma): otherwise a
+  // cell's transient would leak into its surround as a shared halo that correlates the
+  // background.
+  const size_t n = highpassed_.total();
+  std::vector<float> scratch;
+  const float typical_baseline = subsample_median(baseline_.data(), n, scratch);
+  const bool relative = typical_baseline > 0;
+  const float floor = relative ? 0.1f * typical_baseline : 1.0f;
+  cv::Mat rel(highpassed_.size(), CV_32F);
+  tbb::parallel_for(0, height_, [&](int y) {
+    const float* h = highpassed_.ptr<float>(y);
+    float* r = rel.ptr<float>(y);
+    for (int x = 0; x < width_; ++x) r[x] = h[x] / (relative ? std::max(baseline_[size_t(y) * width_ + x], floor) : 1.0f);
+  });
+  const float median = subsample_median(rel.ptr<float>(0), n, scratch);
+  for (float& v : scratch) v = std::fabs(v - median);
+  auto mid = scratch.begin() + scratch.size() / 2;
+  std::nth_element(scratch.begin(), mid, scratch.end());
+  const float limit = 3 * 1.4826f * *mid;
+  rel.forEach<float>([&](float& v, const int*) { v = std::clamp(v, median - limit, median + limit); });
+  const cv::Mat neuropil = detail::box_blur3(rel, params_.neuropil_sigma_px);
+  tbb::parallel_for(0, height_, [&](int y) {
+    float* h = highpassed_.ptr<float>(y);
+    const float* np = neuropil.ptr<float>(y);
+    for (int x = 0; x < width_; ++x)
+      h[x] -= np[x] * (relative ? std::max(baseline_[size_t(y) * width_ + x], floor) : 1.0f);
+  });
+}
+
+cv::Mat SummaryImageAccumulator::mean() const {
+  cv::Mat out(height_, width_, CV_32F, cv::Scalar(0));
+  if (frames_ == 0) return out;
+  for (int y = 0; y < height_; ++y)
+    for (int x = 0; x < width_; ++x) out.at<float>(y, x) = float(frame_sum_[size_t(y) * width_ + x] / frames_);
+  return out;
+}
+
+cv::Mat SummaryImageAccumulator::max() const {
+  if (bins_ == 0) return mean();
+  cv::Mat out(height_, width_, CV_32F);
+  std::copy(bin_max_.begin(), bin_max_.end(), out.ptr<float>(0));
+  return out;
+}
+
+cv::Mat SummaryImageAccumulator::correlation() const {
+  cv::Mat out(height_, width_, CV_32F, cv::Scalar(0));
+  if (correlated_bins() < 3) return out;
+  const double n = double(correlated_bins());
+  const int h = height_, w = width_;
+  auto idx = [w](int y, int x) { return size_t(y) * w + x; };
+  auto sd = [&](size_t i) {
+    const double m = sum_[i] / n;
+    return std::sqrt(std::max(0.0, sum_sq_[i] / n - m * m));
+  };
+  tbb::parallel_for(0, h, [&](int y) {
+    for (int x = 0; x < w; ++x) {
+      const size_t p = idx(y, x);
+      const double sp = sd(p);
+      const double mp = sum_[p] / n;
+      double total = 0;
+      int count = 0;
+      // Neighbour q and the product sum S(p, q), stored at the upper/left member of the pair.
+      auto visit = [&](int qy, int qx, double prod) {
+        if (qy < 0 || qy >= h || qx < 0 || qx >= w) return;
+        ++count;
+        const size_t q = idx(qy, qx);
+        const double sq = sd(q);
+        if (sp <= 1e-12 * (1 + std::fabs(mp)) || sq <= 0) return;
+        const double cov = prod / n - mp * (sum_[q] / n);
+        total += cov / (sp * sq);
+      };
+      auto at = [&](const std::vector<double>& v, int qy, int qx) {
+        return (qy < 0 || qy >= h || qx < 0 || qx >= w) ? 0.0 : v[idx(qy, qx)];
+      };
+      visit(y, x + 1, prod_r_[p]);
+      visit(y, x - 1, at(prod_r_, y, x - 1));
+      visit(y + 1, x, prod_d_[p]);
+      visit(y - 1, x, at(prod_d_, y - 1, x));
+      visit(y + 1, x + 1, prod_dr_[p]);
+      visit(y - 1, x - 1, at(prod_dr_, y - 1, x - 1));
+      visit(y + 1, x - 1, prod_dl_[p]);
+      visit(y - 1, x + 1, at(prod_dl_, y - 1, x + 1));
+      out.at<float>(y, x) = count ? float(total / count) : 0.0f;
+    }
+  });
+  return out;
+}
+
+// ================================================================ shape statistics
+
+RoiStats shape_stats(const std::vector<uint32_t>& pixels, int width) {
+  RoiStats s;
+  if (pixels.empty() || width <= 0) return s;
+  const double n = double(pixels.size());
+  double sy = 0, sx = 0;
+  for (uint32_t p : pixels) {
+    sy += p / width;
+    sx += p % width;
+  }
+  const double my = sy / n, mx = sx / n;
+  double cyy = 0, cxx = 0, cxy = 0;
+  for (uint32_t p : pixels) {
+    const double dy = double(p / width) - my, dx = double(p % width) - mx;
+    cyy += dy * dy;
+    cxx += dx * dx;
+    cxy += dy * dx;
+  }
+  // + 1/12: each pixel is a unit square, so even one pixel has an extent.
+  cyy = cyy / n + 1.0 / 12;
+  cxx = cxx / n + 1.0 / 12;
+  cxy /= n;
+  const double det = std::max(cyy * cxx - cxy * cxy, 1e-12);
+  const double half_trace = 0.5 * (cyy + cxx);
+  const double disc = std::sqrt(std::max(0.0, half_trace * half_trace - det));
+  const double major = half_trace + disc, minor = std::max(half_trace - disc, 0.0);
+  s.cy = float(my);
+  s.cx = float(mx);
+  s.area = float(n);
+  s.compactness = float(std::min(1.0, n / (4 * M_PI * std::sqrt(det))));
+  s.eccentricity = float(std::sqrt(std::max(0.0, 1.0 - minor / major)));
+  return s;
+}
+
+// ================================================================ detection
+
+namespace {
+
+struct Seed {
+  int y, x;
+  float z;
+};
+
+// Local maxima of z within a disc of `radius` with z >= threshold, strongest first.
+// Plateaus keep their first pixel in raster order.
+std::vector<Seed> find_seeds(const cv::Mat& z, float threshold, int radius) {
+  const int h = z.rows, w = z.cols;
+  std::vector<std::vector<Seed>> per_row(static_cast<size_t>(h));
+  tbb::parallel_for(0, h, [&](int y) {
+    for (int x = 0; x < w; ++x) {
+      const float v = z.at<float>(y, x);
+      if (!(v >= threshold)) continue;
+      bool is_max = true;
+      for (int dy = -radius; dy <= radius && is_max; ++dy) {
+        const int qy = y + dy;
+        if (qy < 0 || qy >= h) continue;
+        for (int dx = -radius; dx <= radius; ++dx) {
+          const int qx = x + dx;
+          if (qx < 0 || qx >= w || (dy == 0 && dx == 0) || dy * dy + dx * dx > radius * radius) continue;
+          const float q = z.at<float>(qy, qx);
+          const bool earlier = dy < 0 || (dy == 0 && dx < 0);
+          if (q > v || (q == v && earlier)) {
+            is_max = false;
+            break;
+          }
+        }
+      }
+      if (is_max) per_row[y].push_back({y, x, v});
+    }
+  });
+  std::vector<Seed> seeds;
+  for (auto& row : per_row) seeds.insert(seeds.end(), row.begin(), row.end());
+  std::stable_sort(seeds.begin(), seeds.end(), [](const Seed& a, const Seed& b) { return a.z > b.z; });
+  return seeds;
+}
+
+// Seeded region growing on `value` (8-connected, highest value first, ties by pixel index):
+// each region stops below its own threshold and beyond max_radius from its seed; a pixel
+// belongs to whichever region reaches it first, which splits touching cells.
+cv::Mat grow_regions(const cv::Mat& value, const std::vector<Seed>& seeds, const std::vector<float>& thresholds,
+                     float max_radius) {
+  const int h = value.rows, w = value.cols;
+  cv::Mat label(h, w, CV_32S, cv::Scalar(-1));
+  struct Item {
+    float v;
+    uint32_t index;
+    int label;
+    bool operator<(const Item& o) const {  // priority_queue pops the largest
+      if (v != o.v) return v < o.v;
+      if (index != o.index) return index > o.index;
+      return label > o.label;
+    }
+  };
+  std::priority_queue<Item> queue;
+  for (size_t k = 0; k < seeds.size(); ++k) {
+    const Seed& s = seeds[k];
+    label.at<int>(s.y, s.x) = int(k);
+    queue.push({value.at<float>(s.y, s.x), uint32_t(s.y * w + s.x), int(k)});
+  }
+  const float r2 = max_radius * max_radius;
+  while (!queue.empty()) {
+    const Item item = queue.top();
+    queue.pop();
+    const int y = int(item.index) / w, x = int(item.index) % w;
+    const Seed& s = seeds[item.label];
+    for (int dy = -1; dy <= 1; ++dy)
+      for (int dx = -1; dx <= 1; ++dx) {
+        const int qy = y + dy, qx = x + dx;
+        if ((dy == 0 && dx == 0) || qy < 0 || qy >= h || qx < 0 || qx >= w) continue;
+        if (label.at<int>(qy, qx) >= 0) continue;
+        const float v = value.at<float>(qy, qx);
+        if (!(v >= thresholds[item.label])) continue;
+        const float ry = float(qy - s.y), rx = float(qx - s.x);
+        if (ry * ry + rx * rx > r2) continue;
+        label.at<int>(qy, qx) = item.label;
+        queue.push({v, uint32_t(qy * w + qx), item.label});
+      }
+  }
+  return label;
+}
+
+// Adds the enclosed holes of region `id` (e.g. a dark nucleus) that no other region owns.
+void fill_holes(cv::Mat& label, int id, std::vector<uint32_t>& pixels) {
+  const int w = label.cols;
+  int y0 = label.rows, y1 = -1, x0 = w, x1 = -1;
+  for (uint32_t p : pixels) {
+    const int y = int(p) / w, x = int(p) % w;
+    y0 = std::min(y0, y), y1 = std::max(y1, y), x0 = std::min(x0, x), x1 = std::max(x1, x);
+  }
+  // Padded box: 0 outside the region, 1 region, 2 reached from the border.
+  const int bh = y1 - y0 + 3, bw = x1 - x0 + 3;
+  std::vector<uint8_t> box(size_t(bh) * bw, 0);
+  for (uint32_t p : pixels) box[size_t(int(p) / w - y0 + 1) * bw + (int(p) % w - x0 + 1)] = 1;
+  std::vector<int> stack{0};
+  box[0] = 2;
+  while (!stack.empty()) {
+    const int i = stack.back();
+    stack.pop_back();
+    const int by = i / bw, bx = i % bw;
+    const int nb[4][2] = {{by - 1, bx}, {by + 1, bx}, {by, bx - 1}, {by, bx + 1}};
+    for (auto& q : nb) {
+      if (q[0] < 0 || q[0] >= bh || q[1] < 0 || q[1] >= bw) continue;
+      const int j = q[0] * bw + q[1];
+      if (box[j] == 0) {
+        box[j] = 2;
+        stack.push_back(j);
+      }
+    }
+  }
+  for (int by = 1; by < bh - 1; ++by)
+    for (int bx = 1; bx < bw - 1; ++bx) {
+      if (box[size_t(by) * bw + bx] != 0) continue;
+      int& owner = label.at<int>(by - 1 + y0, bx - 1 + x0);
+      if (owner >= 0) continue;
+      owner = id;
+      pixels.push_back(uint32_t((by - 1 + y0) * w + (bx - 1 + x0)));
+    }
+  std::sort(pixels.begin(), pixels.end());
+}
+
+void check_images(const cv::Mat& mean, const cv::Mat& max, const cv::Mat& correlation) {
+  if (correlation.empty() || correlation.type() != CV_32F)
+    throw InputError("segment: correlation image must be a non-empty float32 image");
+  for (const cv::Mat* m : {&mean, &max})
+    if (!m->empty() && (m->size() != correlation.size() || m->type() != CV_32F))
+      throw InputError("segment: mean/max images must be float32 and the size of the correlation image");
+}
+
+}  // namespace
+
+std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::Mat& correlation,
+                             const SegmentParams& params) {
+  check_images(mean, max, correlation);
+  const bool soma = params.role == "soma";
+  if (!soma && params.role != "dendrite")
+    throw InputError("segment: plane role must be 'soma' or 'dendrite', got '" + params.role + "'");
+  if (!(params.soma_diameter_px > 2) || !(params.dendrite_max_length_px > 1))
+    throw InputError("segment: soma diameter must be > 2 px and dendrite length > 1 px");
+  if (params.max_rois < 1) throw InputError("segment: max_rois must be at least 1");
+
+  cv::Mat c;
+  correlation.copyTo(c);
+  cv::patchNaNs(c, 0);
+  const float d = params.soma_diameter_px;
+  const float len = params.dendrite_max_length_px;
+  // Blob filter (difference of Gaussians) at the object scale: fills a soma's dark nucleus
+  // and removes the slowly varying correlation background.
+  const float inner = soma ? d / 4 : 1.0f, outer = soma ? d : 5.0f;
+  cv::Mat blob = detail::gaussian_blur(c, inner) - detail::gaussian_blur(c, outer);
+  float blob_median, blob_sigma;
+  detail::robust_stats(blob, blob_median, blob_sigma);
+  if (!(blob_sigma > 0)) return {};
+  cv::Mat z = (blob - blob_median) / blob_sigma;
+  const int seed_radius = soma ? std::max(2, int(std::lround(0.4 * d))) : 2;
+  std::vector<Seed> seeds = find_seeds(z, params.threshold, seed_radius);
+  // Seeds in the border band are dropped: filters there see mirrored data.
+  const int border = std::max(0, params.border_px);
+  std::erase_if(seeds, [&](const Seed& s) {
+    return s.y < border || s.x < border || s.y >= z.rows - border || s.x >= z.cols - border;
+  });
+
+  // Grow on a lightly smoothed correlation image, each region down to a fraction of its peak.
+  cv::Mat value = detail::gaussian_blur(c, soma ? 1.0f : 0.7f);
+  // Local background: residual neuropil correlation varies across the field of view.
+  const cv::Mat background_map = detail::gaussian_blur(value, soma ? 2 * d : 8.0f);
+  const int peak_radius = soma ? std::max(1, int(d / 4)) : 1;
+  std::vector<Seed> kept;
+  std::vector<float> thresholds, backgrounds;
+  for (const Seed& s : seeds) {
+    float peak = -std::numeric_limits<float>::infinity();
+    for (int dy = -peak_radius; dy <= peak_radius; ++dy)
+      for (int dx = -peak_radius; dx <= peak_radius; ++dx) {
+        const int y = s.y + dy, x = s.x + dx;
+        if (y >= 0 && y < value.rows && x >= 0 && x < value.cols) peak = std::max(peak, value.at<float>(y, x));
+      }
+    const float background = background_map.at<float>(s.y, s.x);
+    if (!(peak > background)) continue;
+    kept.push_back(s);
+    backgrounds.push_back(background);
+    thresholds.push_back(background + params.grow_fraction * (peak - background));
+  }
+  const float max_radius = soma ? 0.75f * d : 0.6f * len;
+  cv::Mat label = grow_regions(value, kept, thresholds, max_radius);
+
+  std::vector<std::vector<uint32_t>> pixels(kept.size());
+  for (int y = 0; y < label.rows; ++y)
+    for (int x = 0; x < label.cols; ++x)
+      if (const int id = label.at<int>(y, x); id >= 0) pixels[id].push_back(uint32_t(y * label.cols + x));
+
+  const double disc_area = M_PI * d * d / 4;
+  std::vector<Roi> rois;
+  for (size_t k = 0; k < kept.size(); ++k) {
+    if (pixels[k].empty()) continue;
+    if (soma) fill_holes(label, int(k), pixels[k]);
+    Roi roi;
+    roi.kind = soma ? kSoma : kDendrite;
+    roi.stats = shape_stats(pixels[k], label.cols);
+    if (soma && (roi.stats.area < params.soma_min_area_factor * disc_area ||
+                 roi.stats.area > params.soma_max_area_factor * disc_area ||
+                 roi.stats.compactness < params.soma_min_compactness ||
+                 roi.stats.eccentricity > params.soma_max_eccentricity))
+      continue;
+    const float background = backgrounds[k];
+    const float peak_excess = std::max(1e-6f, (thresholds[k] - background) / params.grow_fraction);
+    roi.weights.reserve(pixels[k].size());
+    for (uint32_t p : pixels[k]) {
+      const float v = value.at<float>(int(p) / label.cols, int(p) % label.cols);
+      roi.weights.push_back(std::clamp((v - background) / peak_excess, 0.1f, 1.0f));
+    }
+    roi.pixels = std::move(pixels[k]);
+    // Detection strength in [0,1): 0.5 at the seed threshold, approaching 1 for strong seeds.
+    roi.stats.quality = kept[k].z / (kept[k].z + params.threshold);
+    rois.push_back(std::move(roi));
+  }
+  std::stable_sort(rois.begin(), rois.end(), [](const Roi& a, const Roi& b) {
+    if (a.stats.quality != b.stats.quality) return a.stats.quality > b.stats.quality;
+    if (a.stats.cy != b.stats.cy) return a.stats.cy < b.stats.cy;
+    return a.stats.cx < b.stats.cx;
+  });
+  if (int(rois.size()) > params.max_rois) rois.resize(size_t(params.max_rois));
+  return rois;
+}
+
+std::vector<uint8_t> shared_pixel_mask(const std::vector<Roi>& rois, int height, int width) {
+  const size_t n = size_t(height) * width;
+  std::vector<uint8_t> count(n, 0);
+  for (const Roi& roi : rois)
+    for (uint32_t p : roi.pixels) {
+      if (p >= n) throw InputError("segment: ROI pixel index " + std::to_string(p) + " outside the image");
+      if (count[p] < 2) ++count[p];
+    }
+  for (auto& c : count) c = c >= 2 ? 1 : 0;
+  return count;
+}
+
+}  // namespace apical

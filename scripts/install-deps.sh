@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs apical's build dependencies from Debian 12 packages, only those missing.
+# Runs apt-get as root (directly, or through sudo when available).
+set -euo pipefail
+packages=(g++ cmake make pkg-config
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libhdf5-dev libboost-program-options-dev libtbb-dev libarmadillo-dev libfftw3-dev catch2)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all dependencies present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+"${as_root[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
