@@ -22,6 +22,9 @@ Usage evaluate_usage() {
       "apical simulate (default SESSION.truth.h5 beside the folder) and prints the scores:\n"
       "  register: rigid shift RMS error after removing the constant offset, maximum error,\n"
       "            fraction of frames within 0.5 px, bidirectional offset error, block-shift RMS error.\n"
+      "  segment:  per plane and kind precision/recall/F1 at IoU >= 0.5; pairing accuracy, wrong pairs.\n"
+      "  extract:  median dF/F correlation with the truth per plane and kind; event F1; neuropil error.\n"
+      "  regress:  role assignment; sign accuracy and rank correlation of reward/d_error coefficients.\n"
       "Scores go to stdout as 'stage plane metric value' lines, and to a CSV with -o.";
   u.options.add_options()
       ("input", po::value<std::vector<std::string>>()->required(), "SESSION folder")
@@ -34,10 +37,11 @@ Usage evaluate_usage() {
 namespace {
 
 struct ScoreTable {
-  std::vector<std::tuple<std::string, std::string, std::string, double>> rows;  // stage, subject, metric, value
+  std::vector<ScoreRow> rows;
   void add(const std::string& stage, const std::string& subject, const std::string& metric, double value) {
-    rows.emplace_back(stage, subject, metric, value);
+    rows.push_back({stage, subject, metric, value});
   }
+  void add(const std::vector<ScoreRow>& more) { rows.insert(rows.end(), more.begin(), more.end()); }
 };
 
 }  // namespace
@@ -63,10 +67,15 @@ int evaluate_run(const Invocation& inv) {
       if (s.block_rms_error_px >= 0) table.add("register", plane, "block_rms_error_px", s.block_rms_error_px);
     }
   }
+  fs::path rois = session / "apical" / "rois.h5", traces = session / "apical" / "traces.h5",
+           regress = session / "apical" / "regress.h5";
+  if (fs::exists(rois)) table.add(score_segmentation(truth, rois.string()));
+  if (fs::exists(rois) && fs::exists(traces)) table.add(score_extraction(truth, rois.string(), traces.string()));
+  if (fs::exists(regress)) table.add(score_regression(truth, regress.string()));
   if (table.rows.empty()) throw file_error(session.string(), "holds no apical outputs to evaluate (run the stages first)");
 
   for (const auto& [stage, subject, metric, value] : table.rows)
-    std::cout << std::left << std::setw(10) << stage << std::setw(18) << subject << std::setw(28) << metric
+    if (!inv.quiet) std::cout << std::left << std::setw(10) << stage << std::setw(18) << subject << std::setw(28) << metric
               << std::setprecision(4) << value << "\n";
   std::string csv = inv.get<std::string>("output");
   if (!csv.empty()) {

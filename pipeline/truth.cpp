@@ -4,6 +4,8 @@
 
 #include "io/error.hpp"
 #include "io/h5.hpp"
+#include "io/h5_matrix.hpp"
+#include "io/rois_file.hpp"
 #include "pipeline/simulate.hpp"
 
 namespace apical {
@@ -18,21 +20,6 @@ std::vector<float> shifts_as_rows(const std::vector<Shift>& shifts) {
     rows.push_back(s.dx);
   }
   return rows;
-}
-
-// Armadillo is column-major; HDF5 rows are the slow axis: store the transpose's memory.
-void write_matrix(h5::Group& g, const std::string& name, const arma::fmat& m) {
-  arma::fmat t = m.t();
-  g.write(name, std::vector<float>(t.begin(), t.end()), {uint64_t(m.n_rows), uint64_t(m.n_cols)});
-}
-
-arma::fmat read_matrix(const h5::Group& g, const std::string& name) {
-  h5::Dataset ds = g.dataset(name);
-  auto dims = ds.dims();
-  if (dims.size() != 2) throw file_error(g.file(), g.path() + "/" + name + " is not a matrix");
-  std::vector<float> v = ds.read<float>();
-  arma::fmat t(v.data(), arma::uword(dims[1]), arma::uword(dims[0]));
-  return t.t();
 }
 
 }  // namespace
@@ -63,7 +50,7 @@ void write_truth(const std::string& path, const SimulatedSession& s, const Prove
     masks.width = p.width;
     for (const auto& roi : plane.rois) masks.add(roi.pixels, roi.weights, uint8_t(roi.kind));
     write_masks(g, masks);
-    write_matrix(g, "dff", plane.dff);
+    h5::write_matrix(g, "dff", plane.dff);
     g.write("baseline_f0", plane.baseline_f0);
     g.write("neuropil_coef", plane.neuropil_coef);
     cv::Mat image = plane.static_image.isContinuous() ? plane.static_image : plane.static_image.clone();
@@ -74,8 +61,8 @@ void write_truth(const std::string& path, const SimulatedSession& s, const Prove
       const auto& nb = plane.nonrigid_basis[b];
       basis.row(b) = arma::frowvec({nb.ky, nb.kx, nb.phase_y, nb.phase_x});
     }
-    write_matrix(g, "nonrigid_basis", basis);
-    write_matrix(g, "nonrigid_coef", plane.nonrigid_coef);
+    h5::write_matrix(g, "nonrigid_basis", basis);
+    h5::write_matrix(g, "nonrigid_coef", plane.nonrigid_coef);
   }
   h5::Group pairs = root.create_group("pairs");
   std::vector<int32_t> soma, dendrite;
@@ -157,10 +144,10 @@ Truth read_truth(const std::string& path) {
     std::vector<float> rows = g.read<float>("shifts");
     for (size_t i = 0; i + 1 < rows.size(); i += 2) plane.shifts.push_back({rows[i], rows[i + 1]});
     plane.masks = read_masks(g);
-    plane.dff = read_matrix(g, "dff");
+    plane.dff = h5::read_matrix<float>(g, "dff");
     plane.neuropil_coef = g.read<float>("neuropil_coef");
-    plane.nonrigid_basis = read_matrix(g, "nonrigid_basis");
-    plane.nonrigid_coef = read_matrix(g, "nonrigid_coef");
+    plane.nonrigid_basis = h5::read_matrix<float>(g, "nonrigid_basis");
+    plane.nonrigid_coef = h5::read_matrix<float>(g, "nonrigid_coef");
     truth.planes.push_back(std::move(plane));
   }
   h5::Group pairs = root.group("pairs");
@@ -181,6 +168,17 @@ Truth read_truth(const std::string& path) {
   for (size_t i = 0; i < neuron.size(); ++i)
     truth.events.push_back({neuron[i], frame[i], a[i], b[i], r[i], d[i], reward[i]});
   return truth;
+}
+
+void write_truth_rois(const Truth& truth, const std::string& path, const Provenance& provenance) {
+  RoiFile rois;
+  for (const auto& plane : truth.planes) rois.planes.push_back({plane.role, plane.masks, {}});
+  for (size_t i = 0; i < truth.pair_soma_roi.size(); ++i)
+    rois.pairs.push_back({0, truth.pair_soma_roi[i], 1, truth.pair_dendrite_roi[i], 1.0f});
+  h5::File file = h5::File::create(path);
+  h5::Group root = file.root();
+  write_provenance(root, provenance);
+  write_rois(root, rois);
 }
 
 }  // namespace apical

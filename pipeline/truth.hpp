@@ -61,4 +61,8 @@ struct Truth {
 // InputError naming the file when it is not a truth file.
 Truth read_truth(const std::string& path);
 
+// The true masks and pairs as a rois.h5 (perfect segmentation): lets downstream stages be
+// tested and validated on their own.
+void write_truth_rois(const Truth& truth, const std::string& path, const Provenance& provenance);
+
 }  // namespace apical
