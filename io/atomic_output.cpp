@@ -5,6 +5,8 @@
 #include <cstring>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "io/error.hpp"
 
 namespace apical {
@@ -40,6 +42,22 @@ extern "C" void remove_pending_and_die(int signal_number) {
   ::raise(signal_number);
 }
 
+// Temporary files of this target left by processes that no longer exist (kill -9).
+void remove_stale_temporaries(const std::filesystem::path& folder, const std::string& name) {
+  const std::string prefix = "." + name + ".tmp-";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    std::string file = entry.path().filename().string();
+    if (file.rfind(prefix, 0) != 0) continue;
+    try {
+      pid_t pid = pid_t(std::stol(file.substr(prefix.size())));
+      if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(entry.path(), ec);
+    } catch (...) {
+      // not one of ours
+    }
+  }
+}
+
 }  // namespace
 
 void install_output_cleanup_handlers() {
@@ -57,6 +75,7 @@ AtomicOutput::AtomicOutput(std::filesystem::path target, bool force) : target_(s
     throw file_error(folder.string(), "output folder is not writable");
   if (fs::exists(target_, ec) && !force)
     throw file_error(target_.string(), "output exists already (use --force to overwrite)");
+  remove_stale_temporaries(folder, target_.filename().string());
   temp_ = folder / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(temp_, ec);
   register_pending(temp_.string());
