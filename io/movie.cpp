@@ -333,7 +333,7 @@ class InterleavedMovie : public Movie {
     if (plane < 0 || plane >= planes() || first < 0 || first + count > frames_)
       throw InputError("read outside the movie: plane " + std::to_string(plane) + " frames " +
                        std::to_string(first) + ".." + std::to_string(first + count));
-    out = FrameStack(first, count, height(), width());
+    out.reshape(first, count, height(), width());
     int64_t first_page = first * volume_pages_ + int64_t(plane) * acquisition_.channels + channel_;
     pages_->read_pages(first_page, volume_pages_, count, out.pixels.data());
   }
@@ -381,7 +381,7 @@ class RegisteredMovie : public Movie {
   const Acquisition& acquisition() const override { return acquisition_; }
   std::vector<std::string> files() const override { return {path_}; }
   void read(int plane, int64_t first, int count, FrameStack& out) const override {
-    out = FrameStack(first, count, height_, width_);
+    out.reshape(first, count, height_, width_);
     h5::Dataset ds = file_.root().dataset("plane" + std::to_string(plane) + "/movie");
     ds.read_box<float>({uint64_t(first), 0, 0}, {uint64_t(count), uint64_t(height_), uint64_t(width_)},
                        out.pixels.data());

@@ -20,6 +20,16 @@ struct FrameStack {
   FrameStack(int64_t first, int n, int h, int w)
       : first_frame(first), count(n), height(h), width(w), pixels(size_t(n) * h * w) {}
 
+  // Re-dimensions in place, keeping the allocation: readers refill the same buffer batch
+  // after batch instead of faulting in fresh pages (contents are overwritten by the caller).
+  void reshape(int64_t first, int n, int h, int w) {
+    first_frame = first;
+    count = n;
+    height = h;
+    width = w;
+    pixels.resize(size_t(n) * h * w);
+  }
+
   size_t frame_size() const { return size_t(height) * width; }
   float* frame_data(int t) { return pixels.data() + size_t(t) * frame_size(); }
   const float* frame_data(int t) const { return pixels.data() + size_t(t) * frame_size(); }
