@@ -11,6 +11,8 @@
 
 #include "apical_version.hpp"
 #include "io/error.hpp"
+#include "io/h5.hpp"
+#include "io/provenance.hpp"
 
 namespace apical::cli {
 
@@ -21,7 +23,7 @@ namespace {
 // Options that change how a command runs but never what it computes: left out of
 // provenance "parameters" so that `apical run` does not redo work over them.
 const std::set<std::string> kRunOnlyOptions = {"threads", "quiet", "force", "progress", "config",
-                                               "batch-size", "help", "input", "output"};
+                                               "batch-size", "help", "input", "output", "update"};
 
 po::options_description shared_options() {
   po::options_description shared("Options every command takes");
@@ -34,7 +36,9 @@ po::options_description shared_options() {
       ("config", po::value<std::vector<std::string>>()->composing(),
        "read options from this file (INI; [section] per command, e.g. [register]); repeatable; "
        "the command line wins over it, it wins over the session's apical.ini")
-      ("batch-size", po::value<int>()->default_value(200), "frames per batch (sets peak memory, not results)");
+      ("batch-size", po::value<int>()->default_value(200), "frames per batch (sets peak memory, not results)")
+      ("update", po::bool_switch(), "skip the work when the output is current: same parameters and same inputs "
+       "as recorded in its provenance (it is touched so Make sees it fresh)");
   return shared;
 }
 
@@ -133,6 +137,23 @@ std::map<std::string, std::string> Invocation::parameters() const {
   for (const auto& [name, value] : options)
     if (!kRunOnlyOptions.count(name) && !value.empty()) out[name] = value_as_text(value);
   return out;
+}
+
+bool Invocation::output_is_current(const std::string& output, const std::vector<std::string>& inputs) const {
+  if (!update || !fs::exists(output)) return false;
+  try {
+    h5::File file = h5::File::open_read(output);
+    h5::Group root = file.root();
+    bool same = root.string_attribute("parameters").value_or("") == parameters_text(parameters()) &&
+                root.string_attribute("input_provenance").value_or("") == describe_inputs(inputs);
+    if (!same) return false;
+  } catch (const std::exception&) {
+    return false;  // unreadable or not ours: redo the work
+  }
+  std::error_code ec;
+  fs::last_write_time(output, fs::file_time_type::clock::now(), ec);
+  note(*this, output + " is up to date (same parameters and inputs); skipped");
+  return true;
 }
 
 fs::path Invocation::session_path(const std::string& relative) const {
@@ -243,6 +264,7 @@ Invocation parse_invocation(const Command& command, int argc, char** argv) {
   inv.force = vm["force"].as<bool>();
   inv.progress = vm["progress"].as<bool>() || (!inv.quiet && ::isatty(STDERR_FILENO));
   inv.batch_size = vm["batch-size"].as<int>();
+  inv.update = vm["update"].as<bool>();
   if (inv.threads < 0) throw InputError("--threads must be 0 (all cores) or more");
   if (inv.batch_size < 1) throw InputError("--batch-size must be at least 1 frame");
   return inv;

@@ -47,6 +47,10 @@ struct Invocation {
   std::map<std::string, std::string> parameters() const;
   // Session folder paths per the contract (InputError if no session was given).
   std::filesystem::path session_path(const std::string& relative) const;
+  // With --update: true (after touching the output so Make sees it fresh) when `output`
+  // exists with this invocation's parameters and the same inputs; the stage then skips.
+  bool output_is_current(const std::string& output, const std::vector<std::string>& inputs) const;
+  bool update = false;
 };
 
 struct Command {

@@ -27,6 +27,10 @@ Usage regress_usage();
 int regress_run(const Invocation&);
 Usage figures_usage();
 int figures_run(const Invocation&);
+Usage qc_usage();
+int qc_run(const Invocation&);
+Usage run_usage();
+int run_run(const Invocation&);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -37,6 +41,8 @@ const std::vector<Command>& commands() {
       {"extract", "fluorescence, neuropil, dF/F and events -> traces.h5", extract_usage, extract_run},
       {"regress", "dendritic residuals vs reward, error and BCI role -> regress.h5", regress_usage, regress_run},
       {"figures", "one CSV and PNG per figure panel from regress.h5 files", figures_usage, figures_run},
+      {"qc", "per-session QC report: pictures and one offline HTML page", qc_usage, qc_run},
+      {"run", "every stage for one session folder, skipping what is up to date", run_usage, run_run},
       {"evaluate", "score a session's outputs against simulated ground truth", evaluate_usage, evaluate_run},
   };
   return table;

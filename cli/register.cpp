@@ -1,4 +1,5 @@
 // apical register: motion correction per plane -> registered.h5.
+#include <filesystem>
 #include <iomanip>
 #include <sstream>
 
@@ -68,10 +69,14 @@ int register_run(const Invocation& inv) {
   options.batch_size = inv.batch_size;
   if (options.compression < 0 || options.compression > 9) throw InputError("--compression must be 0..9");
 
-  AtomicOutput out(output, inv.force);
+  std::vector<std::string> used = movie->files();
+  if (inv.session && std::filesystem::exists(inv.session_path("apical.ini")))
+    used.push_back(inv.session_path("apical.ini").string());
+  if (inv.output_is_current(output, used)) return kOk;
+  AtomicOutput out(output, inv.force || inv.update);
   Progress progress(inv, "registering frames", movie->frames() * movie->planes());
   RegistrationSummary s = register_movie(*movie, options, out.temp_path().string(),
-                                         Provenance{inv.command_line, inv.parameters(), movie->files()},
+                                         Provenance{inv.command_line, inv.parameters(), used},
                                          [&](int64_t done, int64_t) { progress.update(done); });
   progress.finish();
   out.commit();

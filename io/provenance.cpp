@@ -23,14 +23,26 @@ std::string utc_now_iso8601() {
   return buffer;
 }
 
+// An apical output is identified by its own provenance (a touched but unchanged file stays
+// the same input); any other file by its size and modification time.
 static std::string describe_one_input(const std::string& path) {
   namespace fs = std::filesystem;
   std::ostringstream line;
   line << path;
   std::error_code ec;
-  if (fs::is_regular_file(path, ec)) line << " (" << fs::file_size(path, ec) << " bytes)";
+  bool apical_output = false;
+  if (fs::is_regular_file(path, ec) && H5Fis_hdf5(path.c_str()) > 0) {
+    try {
+      apical_output = h5::File::open_read(path).root().string_attribute("apical_version").has_value();
+    } catch (const std::exception&) {
+    }
+  }
+  if (!apical_output && fs::is_regular_file(path, ec)) {
+    auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+    line << " (" << fs::file_size(path, ec) << " bytes, modified " << mtime << ")";
+  }
   if (fs::is_directory(path, ec)) line << " (folder)";
-  if (H5Fis_hdf5(path.c_str()) > 0) {
+  if (apical_output) {
     try {
       h5::File file = h5::File::open_read(path);
       h5::Group root = file.root();
