@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Motion-correction throughput and memory at 512x512 on this machine:
+#  1. the core alone (no I/O): rigid and non-rigid frames/s and the FFT-pair time (bench_register_core);
+#  2. `apical register` end to end (read TIFF, register, write registered.h5): rigid and non-rigid;
+#  3. peak RSS for a short and a 10x longer movie (memory must be set by the batch size).
+# Usage: bench/register.sh [BUILD_DIR] [FRAMES=1000] [LONG_FRAMES=10000]
+set -euo pipefail
+build=${1:-build}
+frames=${2:-1000}
+long_frames=${3:-10000}
+apical="$build/apical"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== core (no I/O), 2 threads"
+"$build/bench/bench_register_core" 2 400
+
+echo "== apical register, 512x512, $frames frames x 2 planes"
+"$apical" simulate "$work/s" -q --height 512 --width 512 --frames "$frames" --max-shift 8 --nonrigid 2 --bidi 1
+"$apical" register "$work/s" --threads 2
+"$apical" register "$work/s" --threads 2 --nonrigid --force
+"$apical" evaluate "$work/s" | grep -E "rms|bidi"
+
+echo "== peak RSS: $frames vs $long_frames frames x 2 planes (rigid)"
+"$apical" simulate "$work/long" -q --height 512 --width 512 --frames "$long_frames" --max-shift 8
+"$apical" register "$work/long" --threads 2
