@@ -319,3 +319,40 @@ TEST_CASE("provenance attributes say how a file was made", "[io][provenance]") {
   CHECK(root.string_attribute("apical_version").has_value());
   CHECK(root.string_attribute("created_utc").value().size() == 20);
 }
+
+TEST_CASE("ScanImage 2015+ metadata: planes, channels, flyback frames skipped, volume rate", "[io][scanimage]") {
+  TempDir dir;
+  const int H = 6, W = 5, planes = 2, channels = 2, flyback = 1, volumes = 4;
+  const int pages_per_volume = (planes + flyback) * channels;
+  auto pages = known_movie(volumes * pages_per_volume, H, W);
+  std::string description =
+      "SI.VERSION_MAJOR = '2018b'\nSI.hRoiManager.scanFrameRate = 90\nSI.hRoiManager.scanVolumeRate = 30\n"
+      "SI.hStackManager.numSlices = 2\nSI.hFastZ.enable = true\nSI.hFastZ.numDiscardFlybackFrames = 1\n"
+      "SI.hChannels.channelSave = [1;2]\nSI.hScan2D.bidirectional = false\nSI.hRoiManager.scanZoomFactor = 3\n";
+  std::string path = (dir / "si.tif").string();
+  write_tiff(path, pages, volumes * pages_per_volume, H, W, SampleType::int16, true, description);
+  MovieSpec s = spec_of({path});
+  s.channel = 1;
+  auto m = open_movie(s, {});
+  CHECK(m->acquisition().source.find("ScanImage 2015+") != std::string::npos);
+  CHECK(m->planes() == 2);
+  CHECK(m->acquisition().channels == 2);
+  CHECK(m->acquisition().flyback_frames == 1);
+  CHECK(m->acquisition().frame_rate_hz == Approx(30));
+  CHECK_FALSE(m->acquisition().bidirectional);
+  CHECK(m->acquisition().zoom == Approx(3));
+  REQUIRE(m->frames() == volumes);
+  FrameStack stack;
+  m->read(1, 0, volumes, stack);
+  for (int t = 0; t < volumes; ++t) {
+    int page = t * pages_per_volume + 1 * channels + 1;  // plane 1, channel 1; flyback pages never read
+    CHECK(stack.frame_data(t)[3] == pages[size_t(page) * H * W + 3]);
+  }
+  // apical.ini / flags override the file's metadata, and say so.
+  AcquisitionOverrides o;
+  o.frame_rate_hz = 15;
+  o.roles = {"soma", "dendrite"};
+  auto m2 = open_movie(s, o);
+  CHECK(m2->acquisition().frame_rate_hz == 15);
+  CHECK(m2->acquisition().source.find("apical.ini") != std::string::npos);
+}
