@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 
 #include "io/error.hpp"
 #include "io/h5.hpp"
@@ -83,6 +84,27 @@ struct Batch {
   BatchRegistration registration;
 };
 
+// Batches are recycled: refilling a buffer costs nothing, faulting in 200 MB of fresh pages
+// per batch costs as much as reading it.
+class BatchPool {
+ public:
+  std::shared_ptr<Batch> take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.empty()) return std::make_shared<Batch>();
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void give_back(std::shared_ptr<Batch> b) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(b));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<Batch>> free_;
+};
+
 // Everything about one plane that the streaming pass accumulates.
 struct PlaneAccumulators {
   cv::Mat raw_sum, registered_sum, registered_max;
@@ -127,6 +149,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
 
   const int batch = std::max(1, options.batch_size);
   int64_t next = 0;
+  BatchPool pool;
   // Read (in order) -> register (parallel inside) -> write (in order); three batches in
   // flight bound the memory whatever the movie length.
   oneapi::tbb::parallel_pipeline(
@@ -138,7 +161,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
               fc.stop();
               return nullptr;
             }
-            auto b = std::make_shared<Batch>();
+            auto b = pool.take();
             int count = int(std::min<int64_t>(batch, T - next));
             movie.read(plane, next, count, b->frames);
             Movie::check_finite(b->frames, plane, source);
@@ -179,6 +202,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
                 else if (dtype == "uint16") movie_ds.write_box(offset, count, to_integer<uint16_t>(f).data());
                 else movie_ds.write_box(offset, count, f.pixels.data());
                 if (progress) progress(progress_offset + int64_t(first) + f.count, 0);
+                pool.give_back(std::move(b));
               }));
 
   cv::Mat raw_mean, registered_mean;
