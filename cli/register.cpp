@@ -1,5 +1,4 @@
 // apical register: motion correction per plane -> registered.h5.
-#include <filesystem>
 #include <iomanip>
 #include <sstream>
 
@@ -69,9 +68,9 @@ int register_run(const Invocation& inv) {
   options.batch_size = inv.batch_size;
   if (options.compression < 0 || options.compression > 9) throw InputError("--compression must be 0..9");
 
-  std::vector<std::string> used = movie->files();
-  if (inv.session && std::filesystem::exists(inv.session_path("apical.ini")))
-    used.push_back(inv.session_path("apical.ini").string());
+  // apical.ini is not an input as such: the options it sets are recorded as parameters, so
+  // editing another stage's section leaves registration current.
+  const std::vector<std::string> used = movie->files();
   if (inv.output_is_current(output, used)) return kOk;
   AtomicOutput out(output, inv.force || inv.update);
   Progress progress(inv, "registering frames", movie->frames() * movie->planes());

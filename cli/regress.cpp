@@ -1,15 +1,142 @@
-// Placeholder until the regress stage lands.
+// apical regress: dendritic instructive signals (DESIGN §4) -> regress.h5.
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+#include <filesystem>
+
 #include "cli/command.hpp"
+#include "io/atomic_output.hpp"
 #include "io/error.hpp"
+#include "pipeline/regress_io.hpp"
 
 namespace apical::cli {
+
 Usage regress_usage() {
+  const RegressParams d;
+  const stats::EventParams e;
   Usage u;
-  u.synopsis = "apical regress";
-  u.description = "Not available in this build yet.";
-  u.options.add_options()("input", po::value<std::vector<std::string>>(), "inputs");
+  u.synopsis =
+      "apical regress [options] SESSION\n"
+      "       apical regress [options] traces.h5 --rois rois.h5 --bci BCI_FOLDER -o regress.h5";
+  u.description =
+      "The analysis of dendritic instructive signals (Francioni et al. 2026). Reads traces.h5, rois.h5\n"
+      "(soma-dendrite pairs) and the BCI log (frames.csv, trials.csv, ensemble.csv); matches the online\n"
+      "ensemble (P+/P-) to offline soma ROIs by centroid; then:\n"
+      "  1. somatic events (high-pass, MAD noise, prominence threshold, minimum interval);\n"
+      "  2. per neuron the somato-dendritic (SD) fit dendritic ~ somatic amplitude and the SD\n"
+      "     residual of every event (>0 amplification, <0 attenuation);\n"
+      "  3. residual ~ reward + error + d_error per neuron, and pooled with role x task\n"
+      "     interactions: OLS beta/SE/t/p, permutation p by circularly shifting the behaviour\n"
+      "     against the imaging, Benjamini-Hochberg across neurons;\n"
+      "  4. network prediction of residuals from other neurons (ridge, cross-validated R^2 vs shuffle);\n"
+      "  5. learning: early residual vs later change of event rate and amplitude, by role;\n"
+      "  6. decoding of trial outcome from residual vectors (cross-validated logistic vs shuffle).\n"
+      "Given SESSION it reads SESSION/apical/{traces,rois}.h5 and SESSION/bci/, and writes\n"
+      "SESSION/apical/regress.h5. The BCI log must have exactly one row per imaging frame.";
+  u.options.add_options()
+      ("input", po::value<std::vector<std::string>>()->required(), "SESSION folder, or traces.h5")
+      ("rois", po::value<std::string>()->default_value(""), "rois.h5 (default SESSION/apical/rois.h5)")
+      ("bci", po::value<std::string>()->default_value(""), "BCI log folder (default SESSION/bci)")
+      ("output,o", po::value<std::string>()->default_value(""), "output file (default SESSION/apical/regress.h5)")
+      ("match-radius", po::value<double>()->default_value(8.0),
+       "largest distance between an online ensemble centroid and an offline soma ROI centroid, px")
+      ("frame-rate", po::value<double>()->default_value(0.0),
+       "frame rate per plane, Hz, when traces.h5 lacks it (0: take it from traces.h5)")
+      ("threshold", po::value<double>()->default_value(e.threshold_sigma), "event threshold (minimum prominence), noise SD")
+      ("min-interval", po::value<double>()->default_value(e.min_interval_s), "minimum time between events, s")
+      ("highpass-window", po::value<double>()->default_value(e.highpass_window_s), "running-median baseline window, s")
+      ("smoothing", po::value<double>()->default_value(e.smoothing_s), "Gaussian SD of the detection smoothing, s")
+      ("window", po::value<double>()->default_value(d.window_s), "window w of d_error and reward, s")
+      ("dendrite-pre", po::value<double>()->default_value(d.dendrite_pre_s), "dendritic peak searched from this long before the somatic peak, s")
+      ("dendrite-post", po::value<double>()->default_value(d.dendrite_post_s), "... to this long after it, s")
+      ("min-events", po::value<int>()->default_value(d.min_events), "somatic events a neuron needs for its SD fit and GLM")
+      ("permutations", po::value<int>()->default_value(d.permutations), "circular-shift permutations (0: none)")
+      ("min-shift", po::value<double>()->default_value(d.permutation_min_shift_s), "smallest circular shift of the behaviour, s")
+      ("seed", po::value<uint64_t>()->default_value(d.seed), "random seed of permutations and shuffles")
+      ("cv-folds", po::value<int>()->default_value(d.cv_folds), "cross-validation folds (network prediction, decoding)")
+      ("ridge-lambda", po::value<double>()->default_value(d.ridge_lambda), "ridge penalty on standardised predictors, in observations")
+      ("network-window", po::value<double>()->default_value(d.network_window_s), "other neurons' activity averaged over this window around each event, s")
+      ("network-shuffles", po::value<int>()->default_value(d.network_shuffles), "shuffles of the residuals for the network-prediction null")
+      ("decoding-shuffles", po::value<int>()->default_value(d.decoding_shuffles), "shuffles of the trial labels for the decoding null")
+      ("trials-per-block", po::value<int>()->default_value(d.trials_per_block), "trials per block of the learning curve");
   u.positional.add("input", -1);
+  u.config_sections = {"acquisition"};
   return u;
 }
-int regress_run(const Invocation&) { throw InputError("apical regress is not available in this build yet"); }
+
+int regress_run(const Invocation& inv) {
+  Stopwatch clock;
+  const std::vector<std::string> inputs = inv.get<std::vector<std::string>>("input");
+  std::string traces, rois = inv.get<std::string>("rois"), bci = inv.get<std::string>("bci"),
+                      output = inv.get<std::string>("output");
+  if (inv.session) {
+    traces = inv.session_path("apical/traces.h5").string();
+    if (rois.empty()) rois = inv.session_path("apical/rois.h5").string();
+    if (bci.empty()) bci = inv.session_path("bci").string();
+    if (output.empty()) output = inv.session_path("apical/regress.h5").string();
+  } else {
+    if (inputs.size() != 1) throw InputError("give one SESSION folder or one traces.h5 (see apical regress --help)");
+    traces = inputs[0];
+  }
+  if (rois.empty() || bci.empty() || output.empty())
+    throw InputError("without a SESSION folder, give traces.h5 --rois rois.h5 --bci FOLDER -o regress.h5");
+
+  RegressInputOptions io;
+  io.match_radius_px = inv.get<double>("match-radius");
+  io.frame_rate_hz = inv.get<double>("frame-rate");
+  const std::string log = (std::filesystem::path(bci) / "").string();
+  const std::vector<std::string> used = {traces, rois, log + "frames.csv", log + "trials.csv", log + "ensemble.csv"};
+  if (inv.output_is_current(output, used)) return kOk;
+  AtomicOutput out(output, inv.force || inv.update);
+  const RegressInputs in = read_regress_inputs(traces, rois, bci, io);
+  const std::vector<int> unmatched = in.ensemble.unmatched_neurons();
+  if (!unmatched.empty()) {
+    std::string list;
+    for (int n : unmatched) list += (list.empty() ? "" : ", ") + std::to_string(n);
+    note(inv, std::to_string(unmatched.size()) + " of " + std::to_string(in.ensemble.neuron.size()) +
+                  " ensemble neurons have no soma ROI within " + std::to_string(io.match_radius_px) +
+                  " px (role 0 for them): neuron(s) " + list);
+  }
+
+  RegressParams p;
+  p.frame_rate_hz = in.frame_rate_hz;
+  p.events.threshold_sigma = inv.get<double>("threshold");
+  p.events.min_interval_s = inv.get<double>("min-interval");
+  p.events.highpass_window_s = inv.get<double>("highpass-window");
+  p.events.smoothing_s = inv.get<double>("smoothing");
+  p.window_s = inv.get<double>("window");
+  p.dendrite_pre_s = inv.get<double>("dendrite-pre");
+  p.dendrite_post_s = inv.get<double>("dendrite-post");
+  p.min_events = inv.get<int>("min-events");
+  p.permutations = inv.get<int>("permutations");
+  p.permutation_min_shift_s = inv.get<double>("min-shift");
+  p.seed = inv.get<uint64_t>("seed");
+  p.cv_folds = inv.get<int>("cv-folds");
+  p.ridge_lambda = inv.get<double>("ridge-lambda");
+  p.network_window_s = inv.get<double>("network-window");
+  p.network_shuffles = inv.get<int>("network-shuffles");
+  p.decoding_shuffles = inv.get<int>("decoding-shuffles");
+  p.trials_per_block = inv.get<int>("trials-per-block");
+
+  const RegressResult r = analyze_session(in.soma_dff, in.dendrite_dff, in.neurons, in.log, p);
+  write_regress(out.temp_path().string(), r, in, p, Provenance{inv.command_line, inv.parameters(), used});
+  out.commit();
+
+  double interaction_p = NAN;
+  for (size_t k = 0; k < r.pooled_terms.size(); ++k)
+    if (r.pooled_terms[k] == "role:d_error") interaction_p = r.pooled_p[k];
+  int fitted = 0;
+  for (double s : r.sd_slope) fitted += std::isfinite(s);
+  const double seconds = clock.seconds();
+  std::ostringstream what;
+  what << std::setprecision(3) << r.soma_roi.size() << " neurons (" << fitted << " with an SD fit, "
+       << in.ensemble.matched() << "/" << in.ensemble.neuron.size() << " ensemble matched), " << r.events.size()
+       << " events, " << r.frames << " frames (" << std::fixed << std::setprecision(0)
+       << double(r.soma_roi.size()) / std::max(seconds, 1e-9) << " ROIs/s); pooled role:d_error p = "
+       << std::scientific << std::setprecision(2) << interaction_p << " -> " << output;
+  summary(inv, what.str(), seconds);
+  return kOk;
+}
+
 }  // namespace apical::cli

@@ -3,6 +3,7 @@
 #include <array>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,6 +43,17 @@ extern "C" void remove_pending_and_die(int signal_number) {
   ::raise(signal_number);
 }
 
+// A process that can no longer write: gone, or a zombie (killed, not yet reaped; where
+// nothing reaps orphans, as in some containers, zombies linger).
+bool process_is_gone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
 // Temporary files of this target left by processes that no longer exist (kill -9).
 void remove_stale_temporaries(const std::filesystem::path& folder, const std::string& name) {
   const std::string prefix = "." + name + ".tmp-";
@@ -51,7 +63,7 @@ void remove_stale_temporaries(const std::filesystem::path& folder, const std::st
     if (file.rfind(prefix, 0) != 0) continue;
     try {
       pid_t pid = pid_t(std::stol(file.substr(prefix.size())));
-      if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(entry.path(), ec);
+      if (pid > 0 && process_is_gone(pid)) std::filesystem::remove_all(entry.path(), ec);
     } catch (...) {
       // not one of ours
     }

@@ -126,30 +126,40 @@ struct GlmData {
   std::vector<size_t> pooled_rows;
 };
 
+// Task regressors of the GLMs, in column order after the intercept (SCIENCE_SPEC, issue:
+// reward, error and its change).
+constexpr size_t kTaskTerms = 3;  // reward, error, d_error
+const std::vector<std::string>& task_term_names() {
+  static const std::vector<std::string> names{"reward", "error", "d_error"};
+  return names;
+}
+
 arma::mat neuron_design(const EventTable& ev, const std::vector<size_t>& rows, const Behaviour& b, int64_t shift) {
   const int64_t T = int64_t(b.error.size());
-  arma::mat X(rows.size(), 3);
+  arma::mat X(rows.size(), 1 + kTaskTerms);
   for (size_t i = 0; i < rows.size(); ++i) {
     const int64_t t = (ev.frame[rows[i]] + shift) % T;  // behaviour rotated against imaging
     X(i, 0) = 1.0;
     X(i, 1) = b.reward[size_t(t)];
-    X(i, 2) = b.d_error[size_t(t)];
+    X(i, 2) = b.error[size_t(t)];
+    X(i, 3) = b.d_error[size_t(t)];
   }
   return X;
 }
 
+// [1, task..., role, role x task...]
 arma::mat pooled_design(const EventTable& ev, const std::vector<size_t>& rows, const std::vector<int8_t>& role,
                         const Behaviour& b, int64_t shift) {
   const arma::mat base = neuron_design(ev, rows, b, shift);
-  arma::mat X(rows.size(), 6);
+  arma::mat X(rows.size(), 2 + 2 * kTaskTerms);
   for (size_t i = 0; i < rows.size(); ++i) {
     const double r = role[size_t(ev.neuron[rows[i]])];
     X(i, 0) = 1.0;
-    X(i, 1) = base(i, 1);
-    X(i, 2) = base(i, 2);
-    X(i, 3) = r;
-    X(i, 4) = r * base(i, 1);
-    X(i, 5) = r * base(i, 2);
+    for (size_t k = 0; k < kTaskTerms; ++k) {
+      X(i, 1 + k) = base(i, 1 + k);
+      X(i, 2 + kTaskTerms + k) = r * base(i, 1 + k);
+    }
+    X(i, 1 + kTaskTerms) = r;
   }
   return X;
 }
@@ -188,8 +198,15 @@ double finite_mean(const arma::vec& v) {
 void fit_glms(RegressResult& R, const Behaviour& b, const RegressParams& p) {
   const size_t N = R.soma_roi.size();
   const EventTable& ev = R.events;
-  R.glm_terms = {"intercept", "reward", "d_error"};
-  R.pooled_terms = {"intercept", "reward", "d_error", "role", "role:reward", "role:d_error"};
+  const size_t K = kTaskTerms, P = 2 + 2 * K;  // per-neuron columns 1 + K, pooled columns P
+  R.glm_terms = {"intercept"};
+  R.pooled_terms = {"intercept"};
+  for (const auto& name : task_term_names()) {
+    R.glm_terms.push_back(name);
+    R.pooled_terms.push_back(name);
+  }
+  R.pooled_terms.push_back("role");
+  for (const auto& name : task_term_names()) R.pooled_terms.push_back("role:" + name);
   GlmData g;
   g.rows_of_neuron.resize(N);
   for (size_t i = 0; i < ev.size(); ++i) {
@@ -197,7 +214,7 @@ void fit_glms(RegressResult& R, const Behaviour& b, const RegressParams& p) {
     g.rows_of_neuron[size_t(ev.neuron[i])].push_back(i);
     g.pooled_rows.push_back(i);
   }
-  R.glm_beta.set_size(N, 3);
+  R.glm_beta.set_size(N, 1 + K);
   R.glm_beta.fill(kNaN);
   R.glm_se = R.glm_t = R.glm_p = R.glm_perm_p = R.glm_beta;
   R.glm_n.assign(N, 0);
@@ -213,12 +230,13 @@ void fit_glms(RegressResult& R, const Behaviour& b, const RegressParams& p) {
     R.glm_t.row(n) = fit.t.t();
     R.glm_p.row(n) = fit.p.t();
   }
-  R.pooled_beta.set_size(6);
+  R.pooled_beta.set_size(P);
   R.pooled_beta.fill(kNaN);
   R.pooled_se = R.pooled_t = R.pooled_p = R.pooled_perm_p = R.pooled_beta;
   R.pooled_n = int64_t(g.pooled_rows.size());
   const arma::vec pooled_y = gather(ev.residual, g.pooled_rows);
-  if (R.pooled_n >= 7) {
+  const bool pooled_fitted = R.pooled_n > int64_t(P);
+  if (pooled_fitted) {
     const stats::OlsFit fit = stats::ols(pooled_design(ev, g.pooled_rows, R.role, b, 0), pooled_y);
     R.pooled_beta = fit.beta;
     R.pooled_se = fit.se;
@@ -228,43 +246,41 @@ void fit_glms(RegressResult& R, const Behaviour& b, const RegressParams& p) {
   }
 
   // Permutations: one circular shift of the behaviour per draw, shared by all neurons and the
-  // pooled model (the same rotation of the session). Statistics: per-neuron t of reward and
-  // d_error, then pooled t of reward, d_error, role:reward, role:d_error.
+  // pooled model (the same rotation of the session). Statistics: per-neuron t of every task
+  // term, then the pooled t of every task term and every role x task interaction. The role
+  // column itself does not move with the behaviour, so it gets no permutation p.
   if (p.permutations > 0) {
     const int64_t T = int64_t(b.error.size());
     const auto statistic = [&](int64_t shift) {
-      arma::vec s(2 * N + 4);
+      arma::vec s(K * N + 2 * K);
       s.fill(kNaN);
       for (size_t n = 0; n < N; ++n) {
         if (!fitted[n]) continue;
         const auto& rows = g.rows_of_neuron[n];
         const stats::OlsFit fit = stats::ols(neuron_design(ev, rows, b, shift), gather(ev.residual, rows));
-        s[2 * n] = fit.t[1];
-        s[2 * n + 1] = fit.t[2];
+        for (size_t k = 0; k < K; ++k) s[K * n + k] = fit.t[1 + k];
       }
-      if (R.pooled_n >= 7) {
+      if (pooled_fitted) {
         const arma::vec t = stats::ols(pooled_design(ev, g.pooled_rows, R.role, b, shift), pooled_y).t;
-        s[2 * N] = t[1];
-        s[2 * N + 1] = t[2];
-        s[2 * N + 2] = t[4];
-        s[2 * N + 3] = t[5];
+        for (size_t k = 0; k < K; ++k) {
+          s[K * N + k] = t[1 + k];
+          s[K * N + K + k] = t[2 + K + k];
+        }
       }
       return s;
     };
     const stats::CircularShiftTest test = stats::circular_shift_test(
         T, p.permutations, p.seed ^ kSaltPermutation, to_frames(p.permutation_min_shift_s, p.frame_rate_hz), statistic);
-    for (size_t n = 0; n < N; ++n) {
-      R.glm_perm_p(n, 1) = test.p[2 * n];
-      R.glm_perm_p(n, 2) = test.p[2 * n + 1];
+    for (size_t n = 0; n < N; ++n)
+      for (size_t k = 0; k < K; ++k) R.glm_perm_p(n, 1 + k) = test.p[K * n + k];
+    for (size_t k = 0; k < K; ++k) {
+      R.pooled_perm_p[1 + k] = test.p[K * N + k];
+      R.pooled_perm_p[2 + K + k] = test.p[K * N + K + k];
     }
-    R.pooled_perm_p[1] = test.p[2 * N];
-    R.pooled_perm_p[2] = test.p[2 * N + 1];
-    R.pooled_perm_p[4] = test.p[2 * N + 2];
-    R.pooled_perm_p[5] = test.p[2 * N + 3];
   }
   R.glm_p_bh = R.glm_p;
   R.glm_perm_p_bh = R.glm_perm_p;
-  for (arma::uword c = 0; c < 3; ++c) {
+  for (arma::uword c = 0; c < R.glm_p.n_cols; ++c) {
     R.glm_p_bh.col(c) = stats::benjamini_hochberg(R.glm_p.col(c));
     R.glm_perm_p_bh.col(c) = stats::benjamini_hochberg(R.glm_perm_p.col(c));
   }
@@ -374,7 +390,7 @@ void learning(RegressResult& R, const RegressParams& p) {
   }
 }
 
-void decode_outcome(RegressResult& R, const BciLog& log, const RegressParams& p) {
+void decode_outcome(RegressResult& R, const BehaviourLog& log, const RegressParams& p) {
   auto& D = R.decoding;
   D.n_shuffles = p.decoding_shuffles;
   std::vector<size_t> features;  // neurons with residuals
@@ -427,15 +443,16 @@ void decode_outcome(RegressResult& R, const BciLog& log, const RegressParams& p)
       null_acc[s] = stats::logistic_cv_accuracy(X, ys, p.cv_folds, p.decoding_l2, stats::FoldScheme::interleaved);
     }
   });
+  D.shuffle_accuracy.assign(null_acc.begin(), null_acc.end());
   D.shuffle_mean = finite_mean(null_acc);
   D.shuffle_p95 = quantile(null_acc, 0.95);
   D.p = upper_tail_p(D.accuracy, null_acc);
 }
 
-void learning_curve(RegressResult& R, const BciLog& log, const RegressParams& p) {
-  std::vector<BciLog::Trial> trials = log.trials;
+void learning_curve(RegressResult& R, const BehaviourLog& log, const RegressParams& p) {
+  std::vector<BehaviourLog::Trial> trials = log.trials;
   std::stable_sort(trials.begin(), trials.end(),
-                   [](const BciLog::Trial& a, const BciLog::Trial& b) { return a.start_frame < b.start_frame; });
+                   [](const BehaviourLog::Trial& a, const BehaviourLog::Trial& b) { return a.start_frame < b.start_frame; });
   for (size_t first = 0; first < trials.size(); first += size_t(p.trials_per_block)) {
     const size_t last = std::min(trials.size(), first + size_t(p.trials_per_block)) - 1;
     RegressResult::Block b;
@@ -455,7 +472,19 @@ void learning_curve(RegressResult& R, const BciLog& log, const RegressParams& p)
 
 }  // namespace
 
-Behaviour behaviour_series(const BciLog& log, int64_t frames, double frame_rate_hz, double window_s) {
+BehaviourLog behaviour_log(const BciLog& log) {
+  BehaviourLog out;
+  for (const BciFrameRow& f : log.frames) {
+    out.cursor.push_back(f.cursor);
+    out.target.push_back(f.target);
+    out.trial.push_back(f.trial);
+    out.control.push_back(f.control);
+  }
+  for (const BciTrialRow& t : log.trials) out.trials.push_back({t.trial, t.start_frame, t.end_frame, t.hit, t.reward_frame});
+  return out;
+}
+
+Behaviour behaviour_series(const BehaviourLog& log, int64_t frames, double frame_rate_hz, double window_s) {
   const auto check = [&](size_t n, const char* what) {
     if (int64_t(n) != frames)
       throw InputError(std::string("regress: BCI log has ") + str(int64_t(n)) + " " + what + " entries but the traces have " +
@@ -473,7 +502,7 @@ Behaviour behaviour_series(const BciLog& log, int64_t frames, double frame_rate_
   b.reward.assign(size_t(frames), 0);
   for (int64_t t = 0; t < frames; ++t) b.error[size_t(t)] = std::abs(log.target[size_t(t)] - log.cursor[size_t(t)]);
   for (int64_t t = 0; t < frames; ++t) b.d_error[size_t(t)] = b.error[size_t(t)] - b.error[size_t(std::max<int64_t>(0, t - w))];
-  for (const BciLog::Trial& tr : log.trials) {
+  for (const BehaviourLog::Trial& tr : log.trials) {
     if (tr.start_frame < 0 || tr.end_frame < tr.start_frame || tr.end_frame >= frames)
       throw InputError("regress: trial " + str(tr.id) + " spans frames " + str(tr.start_frame) + ".." + str(tr.end_frame) +
                        ", outside 0.." + str(frames - 1));
@@ -488,7 +517,7 @@ Behaviour behaviour_series(const BciLog& log, int64_t frames, double frame_rate_
 }
 
 RegressResult analyze_session(const arma::fmat& soma_dff, const arma::fmat& dendrite_dff,
-                              const std::vector<NeuronInput>& neurons, const BciLog& log,
+                              const std::vector<NeuronInput>& neurons, const BehaviourLog& log,
                               const RegressParams& params) {
   validate_inputs(soma_dff, dendrite_dff, neurons, params);
   RegressResult R;

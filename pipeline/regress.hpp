@@ -21,11 +21,14 @@
 
 #include <armadillo>
 
+#include "io/bci_log.hpp"
 #include "stats/events.hpp"
 
 namespace apical {
 
-struct BciLog {
+// The BCI log in the columnar form the analysis uses (per-frame vectors); see behaviour_log()
+// for the conversion from the CSV rows of io/bci_log.hpp.
+struct BehaviourLog {
   std::vector<int> cursor, target, trial;  // per frame; trial = -1 between trials
   std::vector<double> control;             // per frame (may be empty: not used by the analysis)
   struct Trial {
@@ -36,6 +39,9 @@ struct BciLog {
   };
   std::vector<Trial> trials;
 };
+
+// Per-frame columns and trials of a BCI log read by read_bci_log (frame rows in file order).
+BehaviourLog behaviour_log(const BciLog& log);
 
 struct NeuronInput {
   int soma_roi = 0;
@@ -70,7 +76,7 @@ struct Behaviour {
 };
 // Throws InputError if the log's per-frame vectors do not have `frames` entries or a trial's
 // frames fall outside [0, frames).
-Behaviour behaviour_series(const BciLog& log, int64_t frames, double frame_rate_hz, double window_s);
+Behaviour behaviour_series(const BehaviourLog& log, int64_t frames, double frame_rate_hz, double window_s);
 
 // One row per somatic event, in neuron order then frame order.
 struct EventTable {
@@ -97,14 +103,15 @@ struct RegressResult {
 
   EventTable events;
 
-  // Per-neuron GLM: residual ~ 1 + reward + d_error. Matrices [N, n_terms]; NaN rows for
+  // Per-neuron GLM: residual ~ 1 + reward + error + d_error. Matrices [N, n_terms]; NaN rows for
   // neurons without an SD fit. perm_p: circular-shift permutation p (NaN for the intercept).
   // p_bh / perm_p_bh: Benjamini–Hochberg across neurons, per term (column).
-  std::vector<std::string> glm_terms;  // "intercept", "reward", "d_error"
+  std::vector<std::string> glm_terms;  // "intercept", "reward", "error", "d_error"
   arma::mat glm_beta, glm_se, glm_t, glm_p, glm_perm_p, glm_p_bh, glm_perm_p_bh;
   std::vector<int32_t> glm_n;
 
-  // Pooled: residual ~ 1 + reward + d_error + role + role:reward + role:d_error.
+  // Pooled: residual ~ 1 + reward + error + d_error + role + role:reward + role:error +
+  // role:d_error (terms in pooled_terms).
   std::vector<std::string> pooled_terms;
   arma::vec pooled_beta, pooled_se, pooled_t, pooled_p, pooled_perm_p;  // perm p NaN for intercept, role
   int64_t pooled_n = 0;
@@ -128,6 +135,7 @@ struct RegressResult {
   struct Decoding {
     int n_trials = 0, n_features = 0, n_shuffles = 0;
     double accuracy = NAN, chance = NAN, shuffle_mean = NAN, shuffle_p95 = NAN, p = NAN;
+    std::vector<double> shuffle_accuracy;  // one per shuffle of the trial labels
   } decoding;
 
   // Learning curve: blocks of trials_per_block consecutive trials (by start frame).
@@ -142,7 +150,7 @@ struct RegressResult {
 // soma_dff [N_soma_rois, T], dendrite_dff [N_dend_rois, T] (may be 0x0 if nothing is paired).
 // Throws InputError on inconsistent frame counts, bad ROI indices or roles, bad parameters.
 RegressResult analyze_session(const arma::fmat& soma_dff, const arma::fmat& dendrite_dff,
-                              const std::vector<NeuronInput>& neurons, const BciLog& log,
+                              const std::vector<NeuronInput>& neurons, const BehaviourLog& log,
                               const RegressParams& params);
 
 }  // namespace apical

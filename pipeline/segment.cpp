@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <array>
 #include <queue>
 
 #include <tbb/parallel_for.h>
@@ -368,6 +369,70 @@ void fill_holes(cv::Mat& label, int id, std::vector<uint32_t>& pixels) {
   std::sort(pixels.begin(), pixels.end());
 }
 
+int find_root(std::vector<int>& parent, int i) {
+  while (parent[i] != i) i = parent[i] = parent[parent[i]];
+  return i;
+}
+
+// Dendrite plane: a continuous segment longer than the seed spacing yields several seeds
+// whose regions meet. Touching regions are one object when the correlation image stays
+// high along the straight line between their seeds (a ridge, no dip): at least
+// `ridge_fraction` of the way from the background to the lower of the two peaks. Separate
+// cross-sections are never adjacent in tissue, so the line between them crosses a pixel
+// with no signal of its own, where the (unsmoothed) correlation dips. Merged objects may
+// not span more than max_span px. Regions are relabelled in place to the strongest seed.
+void join_ridge_pieces(cv::Mat& label, const std::vector<Seed>& seeds, const std::vector<float>& peaks,
+                       const std::vector<float>& backgrounds, const cv::Mat& correlation, float ridge_fraction,
+                       float max_span) {
+  const int h = label.rows, w = label.cols;
+  std::vector<std::pair<int, int>> touching;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const int a = label.at<int>(y, x);
+      if (a < 0) continue;
+      const int nb[4][2] = {{y, x + 1}, {y + 1, x - 1}, {y + 1, x}, {y + 1, x + 1}};
+      for (auto& q : nb) {
+        if (q[0] >= h || q[1] < 0 || q[1] >= w) continue;
+        const int b = label.at<int>(q[0], q[1]);
+        if (b >= 0 && b != a) touching.emplace_back(std::min(a, b), std::max(a, b));
+      }
+    }
+  std::sort(touching.begin(), touching.end());
+  touching.erase(std::unique(touching.begin(), touching.end()), touching.end());
+  std::vector<int> parent(seeds.size());
+  std::iota(parent.begin(), parent.end(), 0);
+  // Extent of each merged group: its seeds' bounding box (regions reach ~1-2 px beyond).
+  std::vector<std::array<int, 4>> box(seeds.size());
+  for (size_t k = 0; k < seeds.size(); ++k) box[k] = {seeds[k].y, seeds[k].x, seeds[k].y, seeds[k].x};
+  for (const auto& [a, b] : touching) {
+    const Seed &sa = seeds[size_t(a)], &sb = seeds[size_t(b)];
+    const float floor = std::max(backgrounds[size_t(a)], backgrounds[size_t(b)]);
+    const float level = floor + ridge_fraction * (std::min(peaks[size_t(a)], peaks[size_t(b)]) - floor);
+    const int steps = 2 * std::max(std::abs(sa.y - sb.y), std::abs(sa.x - sb.x));
+    bool ridge = true;
+    for (int i = 0; i <= steps && ridge; ++i) {
+      const float t = steps ? float(i) / float(steps) : 0.0f;
+      const int y = int(std::lround(float(sa.y) + t * float(sb.y - sa.y)));
+      const int x = int(std::lround(float(sa.x) + t * float(sb.x - sa.x)));
+      ridge = correlation.at<float>(y, x) >= level;
+    }
+    if (!ridge) continue;
+    const int ra = find_root(parent, a), rb = find_root(parent, b);
+    if (ra == rb) continue;
+    const std::array<int, 4> u = {std::min(box[ra][0], box[rb][0]), std::min(box[ra][1], box[rb][1]),
+                                  std::max(box[ra][2], box[rb][2]), std::max(box[ra][3], box[rb][3])};
+    if (std::hypot(float(u[2] - u[0]), float(u[3] - u[1])) > max_span) continue;
+    const int root = std::min(ra, rb);
+    parent[std::max(ra, rb)] = root;
+    box[root] = u;
+  }
+  std::vector<int> root_of(seeds.size());
+  for (size_t k = 0; k < seeds.size(); ++k) root_of[k] = find_root(parent, int(k));
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      if (int& v = label.at<int>(y, x); v >= 0) v = root_of[size_t(v)];
+}
+
 void check_images(const cv::Mat& mean, const cv::Mat& max, const cv::Mat& correlation) {
   if (correlation.empty() || correlation.type() != CV_32F)
     throw InputError("segment: correlation image must be a non-empty float32 image");
@@ -431,6 +496,25 @@ std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::
   }
   const float max_radius = soma ? 0.75f * d : 0.6f * len;
   cv::Mat label = grow_regions(value, kept, thresholds, max_radius);
+  if (!soma) {
+    // The ridge is judged on the mean image: averaged over every frame it shows each
+    // cross-section's outline with little noise, and a gap as a dip to the background.
+    const bool use_mean = !mean.empty();
+    const cv::Mat ridge_image = use_mean ? detail::gaussian_blur(mean, 0.5f) : value;
+    const cv::Mat ridge_background = use_mean ? detail::gaussian_blur(ridge_image, 8.0f) : background_map;
+    std::vector<float> peaks(kept.size()), floors(kept.size());
+    for (size_t k = 0; k < kept.size(); ++k) {
+      float peak = -std::numeric_limits<float>::infinity();
+      for (int dy = -1; dy <= 1; ++dy)
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int y = std::clamp(kept[k].y + dy, 0, c.rows - 1), x = std::clamp(kept[k].x + dx, 0, c.cols - 1);
+          peak = std::max(peak, ridge_image.at<float>(y, x));
+        }
+      peaks[k] = peak;
+      floors[k] = ridge_background.at<float>(kept[k].y, kept[k].x);
+    }
+    join_ridge_pieces(label, kept, peaks, floors, ridge_image, params.ridge_fraction, params.dendrite_max_length_px);
+  }
 
   std::vector<std::vector<uint32_t>> pixels(kept.size());
   for (int y = 0; y < label.rows; ++y)

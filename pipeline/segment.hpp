@@ -124,6 +124,9 @@ struct SegmentParams {
   // A pixel joins a growing ROI while its (smoothed) correlation is at least
   // background + grow_fraction * (peak - background).
   float grow_fraction = 0.5f;
+  // Dendrite plane only: touching regions whose seeds are joined by a ridge of the
+  // correlation image at least this fraction of the way from background to peak are one ROI.
+  float ridge_fraction = 0.6f;
   // Soma plane only: keep blobs of plausible size and shape.
   float soma_min_area_factor = 0.35f;  // x pi (d/2)^2
   float soma_max_area_factor = 2.2f;

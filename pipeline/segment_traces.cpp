@@ -177,6 +177,34 @@ float min_gap_sq(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b,
   return best;
 }
 
+// Unit vector of the major axis of a pixel set's covariance ellipse and its eccentricity.
+void principal_axis(const std::vector<uint32_t>& pixels, int width, double& uy, double& ux, double& ecc) {
+  const RoiStats s = shape_stats(pixels, width);
+  double cyy = 0, cxx = 0, cxy = 0;
+  for (uint32_t p : pixels) {
+    const double dy = double(p / width) - s.cy, dx = double(p % width) - s.cx;
+    cyy += dy * dy, cxx += dx * dx, cxy += dy * dx;
+  }
+  const double angle = 0.5 * std::atan2(2 * cxy, cxx - cyy);  // of the major axis, from x
+  uy = std::sin(angle), ux = std::cos(angle);
+  ecc = s.eccentricity;
+}
+
+// Two pieces of one broken segment: each elongated (eccentricity >= 0.5), both within 45
+// degrees of the line joining them. Neighbouring cross-sections are rarely both aligned so.
+bool collinear_pieces(const Roi& a, const Roi& b, int width) {
+  double jy = b.stats.cy - a.stats.cy, jx = b.stats.cx - a.stats.cx;
+  const double norm = std::hypot(jy, jx);
+  if (norm <= 0) return false;
+  jy /= norm, jx /= norm;
+  for (const Roi* r : {&a, &b}) {
+    double uy, ux, ecc;
+    principal_axis(r->pixels, width, uy, ux, ecc);
+    if (ecc < 0.5 || std::fabs(uy * jy + ux * jx) < std::cos(45.0 * M_PI / 180.0)) return false;
+  }
+  return true;
+}
+
 int find_root(std::vector<int>& parent, int i) {
   while (parent[i] != i) i = parent[i] = parent[parent[i]];
   return i;
@@ -220,6 +248,9 @@ void refine_rois(std::vector<Roi>& rois, arma::fmat& traces, const SegmentParams
         // Cheap bound first: centroids farther than both extents plus the gap cannot be close.
         if (std::sqrt(dy * dy + dx * dx) > ri + rj + gap) continue;
         if (min_gap_sq(rois[i].pixels, rois[j].pixels, width) > (gap + 1) * (gap + 1)) continue;
+        // Neighbouring cross-sections of one neuron share its somatic events too; only
+        // the geometry of a broken segment tells its pieces apart from them.
+        if (!collinear_pieces(rois[i], rois[j], width)) continue;
         const double r = pearson(rows[i].data(), rows[j].data(), bins) / std::sqrt(reliability[i] * reliability[j]);
         if (r >= params.merge_min_correlation) candidates.push_back({r, int(i), int(j)});
       }

@@ -19,7 +19,7 @@ namespace {
 struct SyntheticSession {
   arma::fmat soma, dendrite;
   std::vector<NeuronInput> neurons;
-  BciLog log;
+  BehaviourLog log;
   std::vector<double> beta_reward, beta_derr;
   double rate_hz = 15;
 };
@@ -52,8 +52,8 @@ std::vector<double> gcamp_kernel(double rate_hz, int& peak_offset) {
 
 // A crude closed loop: the cursor steps every 0.5 s, towards the target with p = toward_p;
 // a trial ends on the target (hit, reward) or after 10 s (miss); 2 s inter-trial interval.
-BciLog make_bci_log(std::mt19937_64& rng, int64_t T, double rate_hz, double toward_p) {
-  BciLog log;
+BehaviourLog make_bci_log(std::mt19937_64& rng, int64_t T, double rate_hz, double toward_p) {
+  BehaviourLog log;
   log.cursor.assign(size_t(T), 3);
   log.target.assign(size_t(T), 3);
   log.trial.assign(size_t(T), -1);
@@ -65,7 +65,7 @@ BciLog make_bci_log(std::mt19937_64& rng, int64_t T, double rate_hz, double towa
   while (t + timeout + iti < T) {
     int target = int(u(rng) * 7) % 7;
     if (target == cursor) target = (target + 3) % 7;
-    BciLog::Trial tr;
+    BehaviourLog::Trial tr;
     tr.id = id++;
     tr.start_frame = t;
     bool hit = false;
@@ -183,7 +183,7 @@ bool identical(const std::vector<double>& a, const std::vector<double>& b) {
 }  // namespace
 
 TEST_CASE("behaviour series follow the SCIENCE_SPEC definitions", "[regress]") {
-  BciLog log;
+  BehaviourLog log;
   // 10 frames at 2 Hz -> w = 2 frames.
   log.cursor = {0, 1, 2, 3, 3, 3, 2, 1, 1, 1};
   log.target = {3, 3, 3, 3, 3, 3, 3, 3, 3, 3};
@@ -204,23 +204,23 @@ TEST_CASE("analyze_session recovers d_error signs and the pooled role:d_error in
   spec.seed = 42;
   const SyntheticSession s = make_session(spec);
   const RegressResult r = analyze_session(s.soma, s.dendrite, s.neurons, s.log, fast_params(s.rate_hz));
-  REQUIRE(r.glm_terms == std::vector<std::string>{"intercept", "reward", "d_error"});
-  REQUIRE(r.pooled_terms[5] == "role:d_error");
+  REQUIRE(r.glm_terms == std::vector<std::string>{"intercept", "reward", "error", "d_error"});
+  REQUIRE(r.pooled_terms[7] == "role:d_error");
   int ensemble = 0, correct_sign = 0, reward_correct = 0;
   for (size_t n = 0; n < s.neurons.size(); ++n) {
     if (s.neurons[n].role == 0) continue;
     ++ensemble;
-    INFO("neuron " << n << " true " << s.beta_derr[n] << " est " << r.glm_beta(n, 2) << " p " << r.glm_p(n, 2));
-    correct_sign += (r.glm_beta(n, 2) > 0) == (s.beta_derr[n] > 0);
+    INFO("neuron " << n << " true " << s.beta_derr[n] << " est " << r.glm_beta(n, 3) << " p " << r.glm_p(n, 3));
+    correct_sign += (r.glm_beta(n, 3) > 0) == (s.beta_derr[n] > 0);
     reward_correct += (r.glm_beta(n, 1) > 0) == (s.beta_reward[n] > 0);
   }
   INFO("d_error signs " << correct_sign << "/" << ensemble << ", reward signs " << reward_correct);
   CHECK(correct_sign >= int(std::ceil(0.9 * ensemble)));
   CHECK(reward_correct >= int(std::ceil(0.9 * ensemble)));
-  INFO("pooled role:d_error beta " << r.pooled_beta[5] << " p " << r.pooled_p[5] << " perm p " << r.pooled_perm_p[5]);
-  CHECK(r.pooled_p[5] < 0.01);
-  CHECK(r.pooled_beta[5] < 0);  // c_derr < 0
-  CHECK(r.pooled_perm_p[5] < 0.02);
+  INFO("pooled role:d_error beta " << r.pooled_beta[7] << " p " << r.pooled_p[7] << " perm p " << r.pooled_perm_p[7]);
+  CHECK(r.pooled_p[7] < 0.01);
+  CHECK(r.pooled_beta[7] < 0);  // c_derr < 0
+  CHECK(r.pooled_perm_p[7] < 0.02);
   // SD slopes near the simulated gains (0.8..1.2) and every neuron had enough events.
   for (size_t n = 0; n < s.neurons.size(); ++n) {
     CHECK(r.n_events[n] > 100);
@@ -245,7 +245,7 @@ TEST_CASE("with zero true effect at most 7 % of per-neuron tests reach p < 0.05"
     p.decoding_shuffles = 0;
     const RegressResult r = analyze_session(s.soma, s.dendrite, s.neurons, s.log, p);
     for (size_t n = 0; n < s.neurons.size(); ++n)
-      for (int term : {1, 2}) {
+      for (int term : {1, 2, 3}) {
         if (!std::isfinite(r.glm_p(n, term))) continue;
         ++tests;
         parametric += r.glm_p(n, term) < 0.05;
@@ -253,7 +253,7 @@ TEST_CASE("with zero true effect at most 7 % of per-neuron tests reach p < 0.05"
       }
   }
   INFO(tests << " tests, parametric " << parametric << ", permutation " << permutation);
-  REQUIRE(tests >= 400);
+  REQUIRE(tests >= 600);
   CHECK(parametric <= 0.07 * tests);
   CHECK(permutation <= 0.07 * tests);
 }
@@ -289,7 +289,7 @@ TEST_CASE("analyze_session rejects inconsistent inputs with InputError", "[regre
   const RegressParams p = fast_params(s.rate_hz);
   const arma::fmat short_dendrite = s.dendrite.cols(0, s.dendrite.n_cols - 2);
   CHECK_THROWS_AS(analyze_session(s.soma, short_dendrite, s.neurons, s.log, p), InputError);
-  BciLog short_log = s.log;
+  BehaviourLog short_log = s.log;
   short_log.cursor.pop_back();
   CHECK_THROWS_AS(analyze_session(s.soma, s.dendrite, s.neurons, short_log, p), InputError);
   std::vector<NeuronInput> bad = s.neurons;
@@ -314,7 +314,7 @@ TEST_CASE("unpaired neurons get NaN SD and GLM rows but keep their events", "[re
   CHECK(std::isnan(r.sd_slope[1]));
   CHECK(r.glm_beta.row(1).has_nan());
   CHECK(std::isfinite(r.sd_slope[0]));
-  CHECK(std::isfinite(r.glm_beta(0, 2)));
+  CHECK(std::isfinite(r.glm_beta(0, 3)));
 }
 
 TEST_CASE("network prediction finds a residual driven by another neuron and not by chance", "[regress]") {

@@ -1,0 +1,102 @@
+// Benchmark of the whole `apical extract` (I/O included): 500 soma-sized ROIs on 512 x 512
+// frames. Writes a registered.h5-like file (int16 movie, chunked as register writes it) and a
+// rois.h5 first, then times extract_traces (read movie -> F/Fneu -> dF/F, events -> traces.h5).
+// Usage: bench_extract [frames=2000] [folder=/tmp]. Prints frames/s and peak RSS.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "io/h5.hpp"
+#include "io/rois_file.hpp"
+#include "pipeline/extract_stream.hpp"
+
+using namespace apical;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  return 0;
+}
+
+// Disc ROIs of radius 5-7 px at random positions (overlaps allowed: shared pixels excluded).
+SparseMasks random_discs(int size, int count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> pos(8, size - 8), radius(5, 7);
+  SparseMasks m;
+  m.height = size;
+  m.width = size;
+  for (int i = 0; i < count; ++i) {
+    const double cy = pos(rng), cx = pos(rng), r = radius(rng);
+    std::vector<uint32_t> px;
+    for (int y = int(cy - r); y <= int(cy + r) + 1; ++y)
+      for (int x = int(cx - r); x <= int(cx + r) + 1; ++x)
+        if ((y - cy) * (y - cy) + (x - cx) * (x - cx) <= r * r) px.push_back(uint32_t(y * size + x));
+    m.add(px, std::vector<float>(px.size(), 1.0f), 0);
+  }
+  return m;
+}
+
+void write_movie(const std::string& path, int size, int frames) {
+  h5::File f = h5::File::create(path);
+  h5::Group g = f.root().create_group("plane0");
+  g.set_attribute("role", std::string("soma"));
+  g.set_attribute("frame_rate_hz", 30.0);
+  h5::DatasetOptions o;
+  o.chunk = {8, uint64_t(size), uint64_t(size)};
+  h5::Dataset ds = g.create_dataset<int16_t>("movie", {uint64_t(frames), uint64_t(size), uint64_t(size)}, o);
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> value(200, 1200);
+  std::vector<int16_t> batch(size_t(100) * size * size);
+  for (int t0 = 0; t0 < frames; t0 += 100) {
+    const int n = std::min(100, frames - t0);
+    for (size_t i = 0; i < size_t(n) * size * size; ++i) batch[i] = int16_t(value(rng));
+    ds.write_box<int16_t>({uint64_t(t0), 0, 0}, {uint64_t(n), uint64_t(size), uint64_t(size)}, batch.data());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int size = 512, rois = 500;
+  const int frames = argc > 1 ? std::atoi(argv[1]) : 2000;
+  const fs::path dir = fs::path(argc > 2 ? argv[2] : "/tmp") / ("apical_bench_extract_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string movie = (dir / "registered.h5").string(), roi_path = (dir / "rois.h5").string(),
+                    out = (dir / "traces.h5").string();
+  write_movie(movie, size, frames);
+  {
+    RoiFile r;
+    r.planes.push_back(RoiPlane{"soma", random_discs(size, rois, 1), {}});
+    h5::File f = h5::File::create(roi_path);
+    h5::Group root = f.root();
+    write_rois(root, r);
+  }
+  const double rss_before = peak_rss_mb();
+  ExtractOptions options;
+  const auto start = Clock::now();
+  double pass1_end = 0;  // seconds at the first pass-2 progress report
+  ExtractionSummary s = extract_traces(movie, roi_path, options, out, Provenance{"bench_extract", {}, {movie, roi_path}},
+                                       [&](const char* phase, int64_t, int64_t) {
+                                         if (pass1_end == 0 && std::string(phase) != "reading frames")
+                                           pass1_end = std::chrono::duration<double>(Clock::now() - start).count();
+                                       });
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("pass 1 (build + read + F/Fneu) ~%.2f s, pass 2 (dF/F, events, writes) ~%.2f s\n", pass1_end,
+              seconds - pass1_end);
+  std::printf("extract (I/O included): %d ROIs, %d frames of %dx%d int16: %.2f s = %.0f frames/s; %lld events\n",
+              s.rois, frames, size, size, seconds, frames / seconds, (long long)s.per_plane[0].events);
+  std::printf("peak RSS %.0f MB (%.0f MB before extract, while writing the input)\n", peak_rss_mb(), rss_before);
+  fs::remove_all(dir);
+  return 0;
+}

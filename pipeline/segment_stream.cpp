@@ -1,0 +1,290 @@
+#include "pipeline/segment_stream.hpp"
+
+#include <oneapi/tbb/parallel_pipeline.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+#include "io/error.hpp"
+#include "io/h5.hpp"
+
+namespace apical {
+
+namespace {
+
+// Reads plane `plane` in batches (in order) and hands each to `consume` (in order), with
+// two batches in flight so reading overlaps the accumulation. The two batch buffers are
+// reused: allocating (and page-faulting) a fresh 50 MB buffer per batch costs more than
+// the accumulation itself.
+template <typename Consume>
+void stream_plane(const Movie& movie, int plane, int batch_size, Consume consume) {
+  const int64_t T = movie.frames();
+  const std::string source = movie.files().empty() ? "movie" : movie.files()[0];
+  constexpr int kInFlight = 2;
+  std::vector<FrameStack> buffers(kInFlight);
+  std::mutex free_mutex;
+  std::vector<FrameStack*> free_buffers;
+  for (auto& b : buffers) free_buffers.push_back(&b);
+  int64_t next = 0;
+  oneapi::tbb::parallel_pipeline(
+      kInFlight,
+      oneapi::tbb::make_filter<void, FrameStack*>(
+          oneapi::tbb::filter_mode::serial_in_order,
+          [&](oneapi::tbb::flow_control& fc) -> FrameStack* {
+            if (next >= T) {
+              fc.stop();
+              return nullptr;
+            }
+            FrameStack* b = nullptr;
+            {
+              std::lock_guard<std::mutex> lock(free_mutex);
+              b = free_buffers.back();  // never empty: at most kInFlight batches are out
+              free_buffers.pop_back();
+            }
+            const int count = int(std::min<int64_t>(batch_size, T - next));
+            movie.read(plane, next, count, *b);
+            Movie::check_finite(*b, plane, source);
+            next += count;
+            return b;
+          }) &
+          oneapi::tbb::make_filter<FrameStack*, void>(oneapi::tbb::filter_mode::serial_in_order, [&](FrameStack* b) {
+            consume(*b);
+            std::lock_guard<std::mutex> lock(free_mutex);
+            free_buffers.push_back(b);
+          }));
+}
+
+int choose_temporal_bin(int requested, double frame_rate_hz, int64_t frames) {
+  if (requested > 0) return requested;
+  int bin = frame_rate_hz > 0 ? std::max(1, int(std::lround(frame_rate_hz / 3.0))) : 10;
+  // Short movies: keep at least ~100 bins for the correlation image.
+  bin = std::min<int64_t>(bin, std::max<int64_t>(1, frames / 100));
+  return bin;
+}
+
+void write_image(h5::Group& g, const std::string& name, const cv::Mat& image) {
+  cv::Mat m = image.isContinuous() ? image : image.clone();
+  g.write(name, std::vector<float>(m.ptr<float>(), m.ptr<float>() + m.total()), {uint64_t(m.rows), uint64_t(m.cols)});
+}
+
+int first_plane_with_role(const Segmentation& s, const std::string& role) {
+  for (const auto& p : s.planes)
+    if (p.role == role) return p.plane;
+  return -1;
+}
+
+}  // namespace
+
+std::vector<std::string> resolve_roles(const Movie& movie, const std::vector<std::string>& given,
+                                       std::vector<std::string>& notes) {
+  const int planes = movie.planes();
+  if (!given.empty() && int(given.size()) != planes)
+    throw InputError("--roles: " + std::to_string(given.size()) + " role(s) given for " + std::to_string(planes) +
+                     " plane(s)");
+  std::vector<std::string> roles(static_cast<size_t>(planes));
+  const auto& stored = movie.acquisition().roles;
+  for (int k = 0; k < planes; ++k) {
+    std::string role = !given.empty() ? given[size_t(k)] : (size_t(k) < stored.size() ? stored[size_t(k)] : "");
+    if (role != "soma" && role != "dendrite") {
+      if (!given.empty()) throw InputError("--roles: '" + role + "' is not soma or dendrite");
+      notes.push_back("plane " + std::to_string(k) + " has no known role ('" + role +
+                      "'): segmenting it as a soma plane (set --roles soma,dendrite if that is wrong)");
+      role = "soma";
+    }
+    roles[size_t(k)] = role;
+  }
+  return roles;
+}
+
+Segmentation segment_movie(const Movie& movie, const SegmentOptions& options, const SegmentProgress& progress) {
+  if (options.batch_size < 1) throw InputError("segment: batch size must be at least 1 frame");
+  const int64_t T = movie.frames();
+  const int H = movie.height(), W = movie.width();
+  Segmentation result;
+  result.frames = T;
+  result.height = H;
+  result.width = W;
+  const std::vector<std::string> roles = resolve_roles(movie, options.roles, result.notes);
+  result.temporal_bin = choose_temporal_bin(options.temporal_bin, movie.acquisition().frame_rate_hz, T);
+  const int64_t bins = T / result.temporal_bin;
+  if (bins < 10)
+    throw InputError("segment: " + std::to_string(T) + " frames give only " + std::to_string(bins) +
+                     " bins of " + std::to_string(result.temporal_bin) + " frames; at least 10 are needed");
+
+  SummaryParams summary = options.summary;
+  summary.temporal_bin = result.temporal_bin;
+  // The running baseline's warm-up bins are not correlated: keep it a fifth of short movies.
+  summary.baseline_tau_bins = std::clamp(float(bins) / 5.0f, 1.0f, options.summary.baseline_tau_bins);
+  TraceParams trace_params = options.traces;
+  trace_params.temporal_bin = result.temporal_bin;
+
+  const int64_t total = 2 * T * movie.planes();
+  int64_t done = 0;
+  auto advance = [&](int count) {
+    done += count;
+    if (progress) progress(done, total);
+  };
+
+  // Pass 1 per plane: summary images -> ROIs.
+  for (int k = 0; k < movie.planes(); ++k) {
+    PlaneSegmentation plane;
+    plane.plane = k;
+    plane.role = roles[size_t(k)];
+    SummaryImageAccumulator acc(H, W, summary);
+    stream_plane(movie, k, options.batch_size, [&](const FrameStack& b) {
+      acc.add(b);
+      advance(b.count);
+    });
+    plane.mean = acc.mean();
+    plane.max = acc.max();
+    plane.correlation = acc.correlation();
+    SegmentParams params = plane.role == "soma" ? options.soma : options.dendrite;
+    params.role = plane.role;
+    plane.rois = detect_rois(plane.mean, plane.max, plane.correlation, params);
+    result.planes.push_back(std::move(plane));
+  }
+  // Pass 2 per plane: binned traces -> refined ROIs and their statistics.
+  for (PlaneSegmentation& plane : result.planes) {
+    RoiTraceAccumulator acc(plane.rois, H, W, trace_params);
+    stream_plane(movie, plane.plane, options.batch_size, [&](const FrameStack& b) {
+      acc.add(b);
+      advance(b.count);
+    });
+    plane.traces = acc.traces();
+    SegmentParams params = plane.role == "soma" ? options.soma : options.dendrite;
+    params.role = plane.role;
+    refine_rois(plane.rois, plane.traces, params, W);
+    plane.shared = shared_pixel_mask(plane.rois, H, W);
+  }
+
+  // Pairing: every dendrite plane against the first soma plane.
+  const int soma_plane = first_plane_with_role(result, "soma");
+  const int dendrite_plane = first_plane_with_role(result, "dendrite");
+  if (options.manual_pairs) {
+    result.pairing = "manual";
+    if (soma_plane < 0 || dendrite_plane < 0)
+      throw InputError("--pairs: needs a soma plane and a dendrite plane (see --roles)");
+    const auto& somata = result.planes[size_t(soma_plane)].rois;
+    const auto& dendrites = result.planes[size_t(dendrite_plane)].rois;
+    for (const auto& [s, d] : options.pairs) {
+      if (s < 0 || size_t(s) >= somata.size() || d < 0 || size_t(d) >= dendrites.size())
+        throw InputError("--pairs: pair (" + std::to_string(s) + ", " + std::to_string(d) + ") names an ROI that " +
+                         "does not exist (" + std::to_string(somata.size()) + " somata, " +
+                         std::to_string(dendrites.size()) + " dendrites found)");
+      result.pairs.push_back(RoiPair{soma_plane, s, dendrite_plane, d, 1.0f});
+    }
+  } else if (soma_plane >= 0) {
+    const PlaneSegmentation& s = result.planes[size_t(soma_plane)];
+    for (const PlaneSegmentation& d : result.planes) {
+      if (d.role != "dendrite") continue;
+      for (const Pair& p : pair_dendrites(s.rois, s.traces, d.rois, d.traces, options.pairing))
+        result.pairs.push_back(RoiPair{soma_plane, p.soma_roi, d.plane, p.dendrite_roi, p.confidence});
+    }
+  }
+  return result;
+}
+
+RoiFile to_roi_file(const Segmentation& segmentation) {
+  RoiFile file;
+  for (const PlaneSegmentation& p : segmentation.planes) {
+    RoiPlane plane;
+    plane.role = p.role;
+    plane.masks.height = segmentation.height;
+    plane.masks.width = segmentation.width;
+    auto& st = plane.stats;
+    for (const char* name :
+         {"centroid_y", "centroid_x", "area", "compactness", "eccentricity", "snr", "skewness", "quality"})
+      st[name];
+    for (const Roi& roi : p.rois) {
+      plane.masks.add(roi.pixels, roi.weights, uint8_t(roi.kind));
+      st["centroid_y"].push_back(roi.stats.cy);
+      st["centroid_x"].push_back(roi.stats.cx);
+      st["area"].push_back(roi.stats.area);
+      st["compactness"].push_back(roi.stats.compactness);
+      st["eccentricity"].push_back(roi.stats.eccentricity);
+      st["snr"].push_back(roi.stats.snr);
+      st["skewness"].push_back(roi.stats.skewness);
+      st["quality"].push_back(roi.stats.quality);
+    }
+    file.planes.push_back(std::move(plane));
+  }
+  file.pairs = segmentation.pairs;
+  return file;
+}
+
+void write_segmentation(const std::string& path, const Segmentation& segmentation, const Provenance& provenance) {
+  h5::File file = h5::File::create(path);
+  h5::Group root = file.root();
+  write_provenance(root, provenance);
+  write_rois(root, to_roi_file(segmentation));
+  for (const PlaneSegmentation& p : segmentation.planes) {
+    h5::Group g = root.group("plane" + std::to_string(p.plane));
+    g.write("shared_pixels", p.shared, {uint64_t(segmentation.height), uint64_t(segmentation.width)});
+    g.dataset("shared_pixels").set_attribute("meaning", std::string("1 where two or more ROIs own the pixel"));
+    write_image(g, "mean_image", p.mean);
+    write_image(g, "max_image", p.max);
+    write_image(g, "correlation_image", p.correlation);
+    g.set_attribute("temporal_bin_frames", int32_t(segmentation.temporal_bin));
+    if (g.has("stats")) {
+      h5::Group stats = g.group("stats");
+      stats.dataset("centroid_y").set_attribute("units", std::string("px"));
+      stats.dataset("centroid_x").set_attribute("units", std::string("px"));
+      stats.dataset("area").set_attribute("units", std::string("px"));
+      stats.dataset("snr").set_attribute("units", std::string("(99th percentile - median) / noise sigma"));
+      stats.dataset("quality").set_attribute("units", std::string("0..1"));
+    }
+  }
+  root.set_attribute("frames", int64_t(segmentation.frames));
+  root.set_attribute("pairing", segmentation.pairing);
+}
+
+std::vector<std::pair<int, int>> read_pairs_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw file_error(path, "cannot be opened");
+  std::vector<std::pair<int, int>> pairs;
+  std::string line;
+  int number = 0;
+  bool header_seen = false;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    if (!header_seen) {
+      header_seen = true;
+      std::string h = line;
+      h.erase(std::remove_if(h.begin(), h.end(), [](char c) { return c == ' ' || c == '\t'; }), h.end());
+      if (h != "soma_roi,dendrite_roi")
+        throw file_error(path, "line 1 must be the header 'soma_roi,dendrite_roi', got '" + line + "'");
+      continue;
+    }
+    std::stringstream s(line);
+    std::string a, b, extra;
+    std::getline(s, a, ',');
+    std::getline(s, b, ',');
+    if (std::getline(s, extra, ',') && extra.find_first_not_of(" \t") != std::string::npos)
+      throw file_error(path, "line " + std::to_string(number) + " has more than two columns");
+    try {
+      size_t ua = 0, ub = 0;
+      const int sa = std::stoi(a, &ua), sb = std::stoi(b, &ub);
+      if (a.find_first_not_of(" \t", ua) != std::string::npos || b.find_first_not_of(" \t", ub) != std::string::npos)
+        throw std::invalid_argument("trailing");
+      if (sa < 0 || sb < 0) throw std::invalid_argument("negative");
+      pairs.emplace_back(sa, sb);
+    } catch (const std::exception&) {
+      throw file_error(path, "line " + std::to_string(number) + " is not two non-negative ROI indices: '" + line + "'");
+    }
+  }
+  if (!header_seen) throw file_error(path, "is empty (expected a header 'soma_roi,dendrite_roi')");
+  std::vector<int> dendrites;
+  for (auto& p : pairs) dendrites.push_back(p.second);
+  std::sort(dendrites.begin(), dendrites.end());
+  if (std::adjacent_find(dendrites.begin(), dendrites.end()) != dendrites.end())
+    throw file_error(path, "pairs a dendrite ROI with more than one soma");
+  return pairs;
+}
+
+}  // namespace apical

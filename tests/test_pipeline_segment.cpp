@@ -1,0 +1,151 @@
+// apical segment on simulated sessions, scored against the simulator's truth, and on real data.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "io/h5.hpp"
+#include "io/rois_file.hpp"
+#include "pipeline/evaluate.hpp"
+#include "tests/test_support.hpp"
+
+using namespace apical;
+using apical::test::run_apical;
+using apical::test::TempDir;
+
+namespace {
+
+std::string simulate_and_register(const TempDir& dir, const std::string& name, const std::string& options) {
+  std::string session = (dir / name).string();
+  auto s = run_apical("simulate " + session + " --quiet " + options);
+  INFO(s.output);
+  REQUIRE(s.exit_code == 0);
+  auto r = run_apical("register " + session + " --quiet");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  return session;
+}
+
+std::map<std::string, double> scores_by_name(const std::vector<ScoreRow>& rows) {
+  std::map<std::string, double> m;
+  for (const auto& r : rows) m[r.subject + "/" + r.metric] = r.value;
+  return m;
+}
+
+template <typename T> std::vector<T> dataset(const std::string& file, const std::string& name) {
+  return h5::File::open_read(file).root().read<T>(name);
+}
+
+}  // namespace
+
+TEST_CASE("segment finds somata (F1 >= 0.9) and dendrites (F1 >= 0.8) and pairs them (>= 0.9 right, <= 5% wrong)",
+          "[segment][pipeline]") {
+  // Simulated, registered and segmented once for all sections (Catch re-enters the case per section).
+  static TempDir dir;
+  static const std::string session = simulate_and_register(dir, "s", "--height 224 --width 224 --frames 2400 --seed 3");
+  static const test::CommandResult r = run_apical("segment " + session + " --quiet --threads 2");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string rois = session + "/apical/rois.h5";
+  REQUIRE(std::filesystem::exists(session + "/apical/qc/rois.png"));
+  auto m = scores_by_name(score_segmentation(read_truth(session + ".truth.h5"), rois));
+  INFO("soma P/R/F1 " << m["plane0/soma/precision"] << " " << m["plane0/soma/recall"] << " " << m["plane0/soma/f1"]
+                      << "; dendrite P/R/F1 " << m["plane1/dendrite/precision"] << " " << m["plane1/dendrite/recall"]
+                      << " " << m["plane1/dendrite/f1"] << "; pairing " << m["pairs/pairing_accuracy"] << " wrong "
+                      << m["pairs/wrong_pair_fraction"]);
+  CHECK(m["plane0/soma/f1"] >= 0.9);
+  CHECK(m["plane1/dendrite/f1"] >= 0.8);
+  CHECK(m["pairs/pairing_accuracy"] >= 0.9);
+  CHECK(m["pairs/wrong_pair_fraction"] <= 0.05);
+
+  SECTION("every ROI has its kind, statistics and the shared-pixel mask") {
+    RoiFile f = read_rois(rois);
+    REQUIRE(f.planes.size() == 2);
+    for (const RoiPlane& p : f.planes) {
+      for (const char* name :
+           {"centroid_y", "centroid_x", "area", "compactness", "eccentricity", "snr", "skewness", "quality"})
+        CHECK(p.stats.at(name).size() == p.masks.count());
+      for (uint8_t kind : p.masks.kind) CHECK(kind == (p.role == "soma" ? 0 : 1));
+    }
+    CHECK(dataset<uint8_t>(rois, "plane0/shared_pixels").size() == 224u * 224u);
+    for (const RoiPair& p : f.pairs) CHECK((p.confidence > 0 && p.confidence <= 1));
+  }
+  SECTION("output is identical at --threads 1 and --threads 2, and for another batch size") {
+    const std::string one = (dir / "one.h5").string();
+    auto o = run_apical("segment " + session + " --quiet --threads 1 --batch-size 37 --qc none -o " + one);
+    INFO(o.output);
+    REQUIRE(o.exit_code == 0);
+    for (std::string plane : {"plane0", "plane1"}) {
+      CHECK(dataset<uint32_t>(one, plane + "/roi_pixels") == dataset<uint32_t>(rois, plane + "/roi_pixels"));
+      CHECK(dataset<float>(one, plane + "/roi_weights") == dataset<float>(rois, plane + "/roi_weights"));
+      CHECK(dataset<float>(one, plane + "/stats/quality") == dataset<float>(rois, plane + "/stats/quality"));
+      CHECK(dataset<float>(one, plane + "/correlation_image") == dataset<float>(rois, plane + "/correlation_image"));
+    }
+    CHECK(dataset<int32_t>(one, "pairs/dendrite_roi") == dataset<int32_t>(rois, "pairs/dendrite_roi"));
+    CHECK(dataset<int32_t>(one, "pairs/soma_roi") == dataset<int32_t>(rois, "pairs/soma_roi"));
+    CHECK(dataset<float>(one, "pairs/confidence") == dataset<float>(rois, "pairs/confidence"));
+  }
+  SECTION("--pairs replaces the automatic pairing; a bad table is refused and leaves no output") {
+    const std::string csv = (dir / "pairs.csv").string(), out = (dir / "manual.h5").string();
+    std::ofstream(csv) << "soma_roi,dendrite_roi\n0,2\n1,0\n";
+    auto o = run_apical("segment " + session + " --quiet --qc none --pairs " + csv + " -o " + out);
+    INFO(o.output);
+    REQUIRE(o.exit_code == 0);
+    CHECK(dataset<int32_t>(out, "pairs/soma_roi") == std::vector<int32_t>{0, 1});
+    CHECK(dataset<int32_t>(out, "pairs/dendrite_roi") == std::vector<int32_t>{2, 0});
+    const std::string bad = (dir / "bad.csv").string(), bad_out = (dir / "bad.h5").string();
+    std::ofstream(bad) << "soma_roi,dendrite_roi\n0,99999\n";
+    auto b = run_apical("segment " + session + " --quiet --qc none --pairs " + bad + " -o " + bad_out);
+    CHECK(b.exit_code == 1);
+    CHECK(b.output.find("99999") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(bad_out));
+  }
+}
+
+namespace {
+
+// Registers the Allen crop and segments it with no role given; returns rois.h5's path.
+std::string segment_allen(const TempDir& dir, std::string& output) {
+  const std::string path = test::real_data("allen_movie_100x100x100.h5");
+  if (path.empty()) return "";
+  const std::string reg = (dir / "reg.h5").string(), out = (dir / "rois.h5").string();
+  auto r = run_apical("register " + path + " --dataset data --quiet -o " + reg);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  auto s = run_apical("segment " + reg + " -o " + out);
+  INFO(s.output);
+  REQUIRE(s.exit_code == 0);
+  output = s.output;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("segment runs on a real recording with no plane role and says it assumes soma", "[segment][real]") {
+  TempDir dir;
+  std::string output;
+  const std::string out = segment_allen(dir, output);
+  if (out.empty()) {
+    WARN("../shared/data/real not present; skipping");
+    return;
+  }
+  CHECK(output.find("segmenting it as a soma plane") != std::string::npos);
+  RoiFile f = read_rois(out);
+  REQUIRE(f.planes.size() == 1);
+  CHECK(f.planes[0].role == "soma");
+  CHECK(std::filesystem::exists(dir / "qc" / "rois.png"));
+}
+
+// Known gap (stage note): on this 100-frame crop the correlation image is too weak and the
+// detector does not yet seed from the mean image, so the visible (mostly inactive) cell
+// bodies are not found. Kept as a may-fail test so the gap stays visible.
+TEST_CASE("segment finds the visible cell bodies of the Allen crop", "[segment][real][!mayfail]") {
+  TempDir dir;
+  std::string output;
+  const std::string out = segment_allen(dir, output);
+  if (out.empty()) return;
+  RoiFile f = read_rois(out);
+  CHECK(f.planes[0].masks.count() >= 5);
+  CHECK(f.planes[0].masks.count() <= 30);
+}
