@@ -110,16 +110,6 @@ void write_apical_ini(const fs::path& path, const SimulationParams& p) {
   if (!ini) throw file_error(path.string(), "cannot write");
 }
 
-BciLog bci_log_of(const SimulatedSession& s) {
-  BciLog log;
-  const auto& f = s.bci_frames;
-  for (size_t t = 0; t < f.cursor.size(); ++t)
-    log.frames.push_back({int64_t(t), f.time_s[t], f.control[t], f.cursor[t], f.target[t], f.trial[t]});
-  for (const auto& t : s.trials) log.trials.push_back({t.trial, t.start_frame, t.end_frame, t.hit, t.reward_frame});
-  for (const auto& e : s.ensemble) log.ensemble.push_back({e.neuron, e.role, e.y, e.x});
-  return log;
-}
-
 // Interleaved raw movie (plane fastest, one channel), split across files like ScanImage.
 void write_raw_movie(const Invocation& inv, const SimulatedSession& s, const fs::path& raw_folder) {
   const SimulationParams& p = s.params;
@@ -171,7 +161,7 @@ int simulate_run(const Invocation& inv) {
   SimulatedSession session = simulate_session(params);
   write_raw_movie(inv, session, session_output.temp_path() / "raw");
   write_apical_ini(session_output.temp_path() / "apical.ini", params);
-  write_bci_log(session_output.temp_path() / "bci", bci_log_of(session));
+  write_bci_log(session_output.temp_path() / "bci", simulated_bci_log(session));
   fs::create_directories(session_output.temp_path() / "apical");
   write_truth(truth_output.temp_path().string(), session, Provenance{inv.command_line, inv.parameters(), {}});
 

@@ -113,6 +113,16 @@ void write_truth(const std::string& path, const SimulatedSession& s, const Prove
   events.write("reward", reward);
 }
 
+BciLog simulated_bci_log(const SimulatedSession& s) {
+  BciLog log;
+  const auto& f = s.bci_frames;
+  for (size_t t = 0; t < f.cursor.size(); ++t)
+    log.frames.push_back({int64_t(t), f.time_s[t], f.control[t], f.cursor[t], f.target[t], f.trial[t]});
+  for (const auto& t : s.trials) log.trials.push_back({t.trial, t.start_frame, t.end_frame, t.hit, t.reward_frame});
+  for (const auto& e : s.ensemble) log.ensemble.push_back({e.neuron, e.role, e.y, e.x});
+  return log;
+}
+
 Shift TruthPlane::nonrigid_at(int64_t t, double y, double x) const {
   Shift out;
   // Same field as the simulator: basis k evaluated at (y, x) in frame-height/width units.

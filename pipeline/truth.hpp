@@ -17,6 +17,7 @@
 
 #include <armadillo>
 
+#include "io/bci_log.hpp"
 #include "io/masks.hpp"
 #include "io/provenance.hpp"
 #include "pipeline/image.hpp"
@@ -26,6 +27,8 @@ namespace apical {
 struct SimulatedSession;
 
 void write_truth(const std::string& path, const SimulatedSession& session, const Provenance& provenance);
+// The simulated rig's BCI log, as bci/frames.csv, trials.csv and ensemble.csv hold it.
+BciLog simulated_bci_log(const SimulatedSession& session);
 
 struct TruthPlane {
   std::string role;

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+bash scripts/build.sh apical
 apical=build/apical
 session=sample_data/session
 if [ ! -d "$session" ]; then

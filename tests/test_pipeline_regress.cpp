@@ -26,16 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-BciLog bci_log_of(const SimulatedSession& s) {
-  BciLog log;
-  const auto& f = s.bci_frames;
-  for (size_t t = 0; t < f.cursor.size(); ++t)
-    log.frames.push_back({int64_t(t), f.time_s[t], f.control[t], f.cursor[t], f.target[t], f.trial[t]});
-  for (const auto& t : s.trials) log.trials.push_back({t.trial, t.start_frame, t.end_frame, t.hit, t.reward_frame});
-  for (const auto& e : s.ensemble) log.ensemble.push_back({e.neuron, e.role, e.y, e.x});
-  return log;
-}
-
 // A session folder as the extract stage would leave it, without rendering a movie:
 // SESSION/bci/*.csv, SESSION/apical/rois.h5 (true masks and pairs) and SESSION/apical/traces.h5
 // (clean dF/F + white Gaussian noise of s.d. noise_sd), and SESSION.truth.h5 beside it.
@@ -44,7 +34,7 @@ std::string build_session(const TempDir& dir, const std::string& name, const Sim
   const fs::path session = dir / name;
   fs::create_directories(session / "apical");
   const SimulatedSession sim = simulate_session(params);
-  write_bci_log(session / "bci", bci_log_of(sim));
+  write_bci_log(session / "bci", simulated_bci_log(sim));
   const std::string truth_path = session.string() + ".truth.h5";
   write_truth(truth_path, sim, Provenance{"test", {}, {}});
   write_truth_rois(read_truth(truth_path), (session / "apical" / "rois.h5").string(), Provenance{"test", {}, {}});
