@@ -289,9 +289,11 @@ std::vector<Seed> find_seeds(const cv::Mat& z, float threshold, int radius) {
 // each region stops below its own threshold and beyond max_radius from its seed; a pixel
 // belongs to whichever region reaches it first, which splits touching cells.
 cv::Mat grow_regions(const cv::Mat& value, const std::vector<Seed>& seeds, const std::vector<float>& thresholds,
-                     float max_radius) {
+                     float max_radius, const cv::Mat& blocked = cv::Mat()) {
   const int h = value.rows, w = value.cols;
   cv::Mat label(h, w, CV_32S, cv::Scalar(-1));
+  // Pixels already owned elsewhere (CV_8U, nonzero) are marked -2: never grown into.
+  if (!blocked.empty()) label.setTo(cv::Scalar(-2), blocked);
   struct Item {
     float v;
     uint32_t index;
@@ -318,7 +320,7 @@ cv::Mat grow_regions(const cv::Mat& value, const std::vector<Seed>& seeds, const
       for (int dx = -1; dx <= 1; ++dx) {
         const int qy = y + dy, qx = x + dx;
         if ((dy == 0 && dx == 0) || qy < 0 || qy >= h || qx < 0 || qx >= w) continue;
-        if (label.at<int>(qy, qx) >= 0) continue;
+        if (label.at<int>(qy, qx) != -1) continue;
         const float v = value.at<float>(qy, qx);
         if (!(v >= thresholds[item.label])) continue;
         const float ry = float(qy - s.y), rx = float(qx - s.x);
@@ -362,7 +364,7 @@ void fill_holes(cv::Mat& label, int id, std::vector<uint32_t>& pixels) {
     for (int bx = 1; bx < bw - 1; ++bx) {
       if (box[size_t(by) * bw + bx] != 0) continue;
       int& owner = label.at<int>(by - 1 + y0, bx - 1 + x0);
-      if (owner >= 0) continue;
+      if (owner != -1) continue;
       owner = id;
       pixels.push_back(uint32_t((by - 1 + y0) * w + (bx - 1 + x0)));
     }
@@ -441,6 +443,91 @@ void check_images(const cv::Mat& mean, const cv::Mat& max, const cv::Mat& correl
       throw InputError("segment: mean/max images must be float32 and the size of the correlation image");
 }
 
+
+bool plausible_soma(const RoiStats& s, const SegmentParams& params) {
+  const double disc_area = M_PI * params.soma_diameter_px * params.soma_diameter_px / 4;
+  return s.area >= params.soma_min_area_factor * disc_area && s.area <= params.soma_max_area_factor * disc_area &&
+         s.compactness >= params.soma_min_compactness && s.eccentricity <= params.soma_max_eccentricity;
+}
+
+// Soma plane: cell bodies that are bright in the mean image but did not correlate (inactive
+// cells, short recordings). Seeds are blobs of the mean image at the soma scale, normalised
+// by the local contrast so a dim field and a bright patch are judged alike; each is grown on
+// the mean image down to a fraction of its own contrast over the local background. Pixels
+// of `rois` (the correlation image's somata) are never taken, and a seed on one is skipped.
+std::vector<Roi> mean_image_somata(const cv::Mat& mean_image, const std::vector<Roi>& rois,
+                                   const SegmentParams& params) {
+  cv::Mat m;
+  mean_image.copyTo(m);
+  cv::patchNaNs(m, 0);
+  const float d = params.soma_diameter_px;
+  const cv::Mat background_map = detail::gaussian_blur(m, d);
+  const cv::Mat blob = detail::gaussian_blur(m, d / 4) - background_map;
+  // Local contrast: the RMS of the blob image around each pixel (over ~2 soma diameters).
+  cv::Mat contrast;
+  cv::sqrt(detail::gaussian_blur(blob.mul(blob), 2 * d), contrast);
+  float contrast_median, contrast_sigma;
+  detail::robust_stats(contrast, contrast_median, contrast_sigma);
+  // Floor: a flat region's tiny ripples must not be amplified into seeds.
+  cv::Mat normalised = blob / cv::max(contrast, std::max(1e-12f, contrast_median));
+  float median, sigma;
+  detail::robust_stats(normalised, median, sigma);
+  if (!(sigma > 0)) return {};
+  const cv::Mat z = (normalised - median) / sigma;
+  const int seed_radius = std::max(2, int(std::lround(0.4 * d)));
+  std::vector<Seed> seeds = find_seeds(z, params.mean_threshold, seed_radius);
+  const int border = std::max(0, params.border_px);
+  cv::Mat owned(m.size(), CV_8U, cv::Scalar(0));
+  for (const Roi& roi : rois)
+    for (uint32_t p : roi.pixels) owned.at<uint8_t>(int(p) / m.cols, int(p) % m.cols) = 1;
+  std::erase_if(seeds, [&](const Seed& s) {
+    return s.y < border || s.x < border || s.y >= m.rows - border || s.x >= m.cols - border ||
+           owned.at<uint8_t>(s.y, s.x) != 0;
+  });
+
+  const cv::Mat value = detail::gaussian_blur(m, 1.0f);
+  const int peak_radius = std::max(1, int(d / 4));
+  std::vector<Seed> kept;
+  std::vector<float> thresholds, backgrounds;
+  for (const Seed& s : seeds) {
+    float peak = -std::numeric_limits<float>::infinity();
+    for (int dy = -peak_radius; dy <= peak_radius; ++dy)
+      for (int dx = -peak_radius; dx <= peak_radius; ++dx) {
+        const int y = s.y + dy, x = s.x + dx;
+        if (y >= 0 && y < value.rows && x >= 0 && x < value.cols) peak = std::max(peak, value.at<float>(y, x));
+      }
+    const float background = background_map.at<float>(s.y, s.x);
+    if (!(peak > background)) continue;
+    kept.push_back(s);
+    backgrounds.push_back(background);
+    thresholds.push_back(background + params.mean_grow_fraction * (peak - background));
+  }
+  cv::Mat label = grow_regions(value, kept, thresholds, 0.75f * d, owned);
+  std::vector<std::vector<uint32_t>> pixels(kept.size());
+  for (int y = 0; y < label.rows; ++y)
+    for (int x = 0; x < label.cols; ++x)
+      if (const int id = label.at<int>(y, x); id >= 0) pixels[size_t(id)].push_back(uint32_t(y * label.cols + x));
+  std::vector<Roi> found;
+  for (size_t k = 0; k < kept.size(); ++k) {
+    if (pixels[k].empty()) continue;
+    fill_holes(label, int(k), pixels[k]);
+    Roi roi;
+    roi.kind = kSoma;
+    roi.stats = shape_stats(pixels[k], label.cols);
+    if (!plausible_soma(roi.stats, params)) continue;
+    const float peak_excess = std::max(1e-6f, (thresholds[k] - backgrounds[k]) / params.mean_grow_fraction);
+    for (uint32_t p : pixels[k]) {
+      const float v = value.at<float>(int(p) / label.cols, int(p) % label.cols);
+      roi.weights.push_back(std::clamp((v - backgrounds[k]) / peak_excess, 0.1f, 1.0f));
+    }
+    roi.pixels = std::move(pixels[k]);
+    // Half the weight of a correlation seed of the same strength: brightness alone is
+    // weaker evidence of a cell than correlated activity.
+    roi.stats.quality = 0.5f * kept[k].z / (kept[k].z + params.mean_threshold);
+    found.push_back(std::move(roi));
+  }
+  return found;
+}
 }  // namespace
 
 std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::Mat& correlation,
@@ -464,14 +551,14 @@ std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::
   cv::Mat blob = detail::gaussian_blur(c, inner) - detail::gaussian_blur(c, outer);
   float blob_median, blob_sigma;
   detail::robust_stats(blob, blob_median, blob_sigma);
-  if (!(blob_sigma > 0)) return {};
-  cv::Mat z = (blob - blob_median) / blob_sigma;
+  // A flat correlation image (no activity at all) has no seeds; the mean image may still.
   const int seed_radius = soma ? std::max(2, int(std::lround(0.4 * d))) : 2;
-  std::vector<Seed> seeds = find_seeds(z, params.threshold, seed_radius);
+  std::vector<Seed> seeds;
+  if (blob_sigma > 0) seeds = find_seeds((blob - blob_median) / blob_sigma, params.threshold, seed_radius);
   // Seeds in the border band are dropped: filters there see mirrored data.
   const int border = std::max(0, params.border_px);
   std::erase_if(seeds, [&](const Seed& s) {
-    return s.y < border || s.x < border || s.y >= z.rows - border || s.x >= z.cols - border;
+    return s.y < border || s.x < border || s.y >= c.rows - border || s.x >= c.cols - border;
   });
 
   // Grow on a lightly smoothed correlation image, each region down to a fraction of its peak.
@@ -546,6 +633,8 @@ std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::
     roi.stats.quality = kept[k].z / (kept[k].z + params.threshold);
     rois.push_back(std::move(roi));
   }
+  if (soma && !mean.empty() && params.mean_threshold > 0)
+    for (Roi& roi : mean_image_somata(mean, rois, params)) rois.push_back(std::move(roi));
   std::stable_sort(rois.begin(), rois.end(), [](const Roi& a, const Roi& b) {
     if (a.stats.quality != b.stats.quality) return a.stats.quality > b.stats.quality;
     if (a.stats.cy != b.stats.cy) return a.stats.cy < b.stats.cy;

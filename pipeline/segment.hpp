@@ -132,6 +132,14 @@ struct SegmentParams {
   float soma_max_area_factor = 2.2f;
   float soma_min_compactness = 0.6f;
   float soma_max_eccentricity = 0.95f;
+  // Soma plane only: cell bodies are also seeded from the mean image (blobs at the soma
+  // scale, normalised by local contrast) where the robust z-score is at least this; catches
+  // inactive cells and short recordings whose correlation image is weak. 0 disables it.
+  float mean_threshold = 4.0f;
+  // A mean-image soma grows down to this fraction of its seed's contrast over the local
+  // background: lower than grow_fraction because a cell's mean brightness falls off gently
+  // towards its edge, where the correlation image drops sharply.
+  float mean_grow_fraction = 0.3f;
   // Dendrite plane only (refine_rois): pieces whose binned traces correlate at least this
   // much after correcting for noise (r / sqrt(reliability_a * reliability_b)) and whose
   // pixels come within merge_max_gap_px are one ROI, as long as the merged ROI spans at
@@ -141,8 +149,9 @@ struct SegmentParams {
 };
 
 // Detection works on the correlation image (blob filter -> seeds -> seeded region growing
-// against a local background; soma holes such as the nucleus are filled); mean and max are
-// checked for size but not yet used (reserved for inactive-cell detection).
+// against a local background; soma holes such as the nucleus are filled). On the soma plane
+// the mean image adds somata where no correlation ROI lies (see mean_threshold); on the
+// dendrite plane it judges ridges between pieces. max is checked for size only.
 // Throws InputError for a bad role or inconsistent image sizes.
 // ROIs are sorted by quality (descending), then centroid (row-major); pixels are exclusive.
 std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::Mat& correlation,

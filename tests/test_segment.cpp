@@ -421,6 +421,41 @@ TEST_CASE("bad inputs are reported as InputError") {
   CHECK_THROWS_AS(detect_rois(img, cv::Mat(4, 4, CV_32F), img, p), InputError);
 }
 
+TEST_CASE("inactive somata are found in the mean image; a dark vessel and smooth neuropil add none") {
+  // 96x96 mean image: a neuropil gradient, a dark vertical vessel, 6 bright discs (d = 8 px)
+  // with a dimmer nucleus, pixel noise; the correlation image carries no signal at all.
+  const int H = 96, W = 96;
+  const float d = 8;
+  const std::vector<std::pair<int, int>> cells = {{20, 20}, {20, 70}, {48, 30}, {50, 75}, {75, 20}, {76, 60}};
+  cv::Mat mean(H, W, CV_32F), correlation(H, W, CV_32F, cv::Scalar(0));
+  std::mt19937 rng(7);
+  std::normal_distribution<float> noise(0.0f, 2.0f);
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x) {
+      float v = 100.0f + 0.5f * float(x) + 10.0f * std::sin(float(y) / 15.0f);
+      if (std::abs(x - 48) <= 2) v -= 40.0f;  // vessel
+      for (auto [cy, cx] : cells) {
+        const float r = std::hypot(float(y - cy), float(x - cx));
+        if (r <= d / 2) v += r <= 1.5f ? 20.0f : 40.0f;
+      }
+      mean.at<float>(y, x) = v + noise(rng);
+    }
+  SegmentParams p;
+  p.soma_diameter_px = d;
+  const std::vector<Roi> rois = detect_rois(mean, mean, correlation, p);
+  size_t on_cell = 0;
+  for (const Roi& roi : rois) {
+    bool hit = false;
+    for (auto [cy, cx] : cells) hit = hit || std::hypot(roi.stats.cy - float(cy), roi.stats.cx - float(cx)) <= 2.0f;
+    on_cell += hit;
+    CHECK(roi.kind == kSoma);
+  }
+  CHECK(on_cell == cells.size());                  // recall 1: every cell, centroid within 2 px
+  CHECK(rois.size() == cells.size());              // precision 1: nothing on the vessel or neuropil
+  p.mean_threshold = 0;                            // disabled: the correlation image alone finds nothing
+  CHECK(detect_rois(mean, mean, correlation, p).empty());
+}
+
 TEST_CASE("finds somata (F1 >= 0.9) and dendrites (F1 >= 0.8) and pairs them (accuracy >= 0.9, <= 5% wrong)") {
   const Session s = make_session(256, 1500, 42);
   const PlaneResult somata = segment_plane(s, 0, 128);
