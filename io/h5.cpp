@@ -261,6 +261,8 @@ Dataset Group::create_dataset(const std::string& name, hid_t type, const Dims& d
   }
   Handle space = make_simple_space(dims, max_dims);
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  // apical writes every element it creates: skip HDF5's fill-value pass over each new chunk.
+  H5Pset_fill_time(dcpl.id(), H5D_FILL_TIME_NEVER);
   if (!chunk.empty()) {
     std::vector<hsize_t> c(chunk.begin(), chunk.end());
     check(H5Pset_chunk(dcpl.id(), int(c.size()), c.data()), file_, "set chunking for " + name);

@@ -65,12 +65,12 @@ hid_t h5_type_of(const std::string& dtype) {
   return H5T_NATIVE_FLOAT;
 }
 
-// Rounds and clips registered frames to the stored integer type.
-template <typename T> std::vector<T> to_integer(const FrameStack& stack) {
-  std::vector<T> out(stack.pixels.size());
+// Rounds and clips registered frames to the stored integer type, into a reused buffer.
+template <typename T> const T* to_integer(const FrameStack& stack, std::vector<T>& out) {
+  out.resize(stack.pixels.size());
   constexpr float lo = float(std::numeric_limits<T>::lowest()), hi = float(std::numeric_limits<T>::max());
   for (size_t i = 0; i < out.size(); ++i) out[i] = T(std::clamp(std::nearbyint(stack.pixels[i]), lo, hi));
-  return out;
+  return out.data();
 }
 
 void write_image(h5::Group& g, const std::string& name, const cv::Mat& image) {
@@ -122,13 +122,17 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   const int H = movie.height(), W = movie.width();
   const std::string source = movie.files().empty() ? "movie" : movie.files()[0];
 
-  FrameStack sample = sample_frames(movie, plane, p.reference_frames);
-  const float bidi = choose_bidi_offset(options.bidi, sample, p);
-  for (int t = 0; t < sample.count; ++t) {
-    cv::Mat f = sample.frame(t);
-    if (bidi != 0) correct_bidi_offset(f, bidi);
+  float bidi = 0;
+  cv::Mat reference;
+  {  // the sample (300 frames) is freed before the streaming pass needs its memory
+    FrameStack sample = sample_frames(movie, plane, p.reference_frames);
+    bidi = choose_bidi_offset(options.bidi, sample, p);
+    for (int t = 0; t < sample.count; ++t) {
+      cv::Mat f = sample.frame(t);
+      if (bidi != 0) correct_bidi_offset(f, bidi);
+    }
+    reference = compute_reference(sample, p);
   }
-  cv::Mat reference = compute_reference(sample, p);
   RigidAligner rigid(reference, p);
   std::unique_ptr<BlockAligner> blocks;
   if (p.nonrigid || given_blocks) blocks = std::make_unique<BlockAligner>(reference, p);
@@ -150,6 +154,8 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   const int batch = std::max(1, options.batch_size);
   int64_t next = 0;
   BatchPool pool;
+  std::vector<int16_t> int16_buffer;
+  std::vector<uint16_t> uint16_buffer;
   // Read (in order) -> register (parallel inside) -> write (in order); three batches in
   // flight bound the memory whatever the movie length.
   oneapi::tbb::parallel_pipeline(
@@ -198,8 +204,8 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
                   if (blocks) acc.block_shifts[first + size_t(t)] = b->registration.block_shifts[size_t(t)];
                 }
                 h5::Dims offset{first, 0, 0}, count{uint64_t(f.count), uint64_t(H), uint64_t(W)};
-                if (dtype == "int16") movie_ds.write_box(offset, count, to_integer<int16_t>(f).data());
-                else if (dtype == "uint16") movie_ds.write_box(offset, count, to_integer<uint16_t>(f).data());
+                if (dtype == "int16") movie_ds.write_box(offset, count, to_integer(f, int16_buffer));
+                else if (dtype == "uint16") movie_ds.write_box(offset, count, to_integer(f, uint16_buffer));
                 else movie_ds.write_box(offset, count, f.pixels.data());
                 if (progress) progress(progress_offset + int64_t(first) + f.count, 0);
                 pool.give_back(std::move(b));
