@@ -94,7 +94,7 @@ TEST_CASE("extract recovers dF/F (median r >= 0.9 somata, >= 0.8 dendrites) and 
   }
 }
 
-TEST_CASE("estimated neuropil coefficients of somata are within 0.1 of the truth on average", "[extract][pipeline]") {
+TEST_CASE("estimated neuropil coefficients are within 0.1 of the truth on average over all ROIs", "[extract][pipeline]") {
   Session& s = session();
   const std::string out = (s.dir / "estimate.h5").string();
   auto r = run_apical("extract " + explicit_args(s.registered(), s.rois(), out) + " --quiet --neuropil-coef estimate --qc none");
@@ -102,10 +102,15 @@ TEST_CASE("estimated neuropil coefficients of somata are within 0.1 of the truth
   REQUIRE(r.exit_code == 0);
   auto scores = scores_by_key(score_extraction(read_truth(s.truth()), s.rois(), out));
   for (const auto& [k, v] : scores) UNSCOPED_INFO(k << " = " << v);
-  CHECK(scores.at("plane0:neuropil_coef_mean_abs_error") <= 0.1);
-  // Known gap: small dendrite ROIs (8-30 px) get slopes biased upward (some > 1, clipped);
-  // mean error ~0.10-0.12 on 200 s sessions. Reported, not asserted.
-  WARN("dendrite plane neuropil coefficient mean abs error " << scores.at("plane1:neuropil_coef_mean_abs_error"));
+  const double soma_error = scores.at("plane0:neuropil_coef_mean_abs_error");
+  const double dendrite_error = scores.at("plane1:neuropil_coef_mean_abs_error");
+  const double soma_n = scores.at("plane0:matched_rois"), dendrite_n = scores.at("plane1:matched_rois");
+  CHECK((soma_error * soma_n + dendrite_error * dendrite_n) / (soma_n + dendrite_n) <= 0.1);
+  CHECK(soma_error <= 0.1);
+  // Small dendrite ROIs (8-30 px) get slopes biased upward (some > 1, clipped): on their own
+  // ~0.09-0.12 on 200 s sessions. Reported, and bounded loosely so a regression still shows.
+  WARN("dendrite plane neuropil coefficient mean abs error " << dendrite_error);
+  CHECK(dendrite_error <= 0.15);
   CHECK(scores.at("plane0/soma:dff_r_median") >= 0.9);
 }
 
