@@ -252,6 +252,32 @@ struct Seed {
   float z;
 };
 
+// Seeds whose peak (within peak_radius) stands above the local background, each with the
+// level its region grows down to: background + fraction * (peak - background).
+struct GrowthSeeds {
+  std::vector<Seed> seeds;
+  std::vector<float> thresholds, backgrounds;
+};
+
+GrowthSeeds seeds_above_background(const std::vector<Seed>& seeds, const cv::Mat& value,
+                                   const cv::Mat& background_map, int peak_radius, float fraction) {
+  GrowthSeeds out;
+  for (const Seed& s : seeds) {
+    float peak = -std::numeric_limits<float>::infinity();
+    for (int dy = -peak_radius; dy <= peak_radius; ++dy)
+      for (int dx = -peak_radius; dx <= peak_radius; ++dx) {
+        const int y = s.y + dy, x = s.x + dx;
+        if (y >= 0 && y < value.rows && x >= 0 && x < value.cols) peak = std::max(peak, value.at<float>(y, x));
+      }
+    const float background = background_map.at<float>(s.y, s.x);
+    if (!(peak > background)) continue;
+    out.seeds.push_back(s);
+    out.backgrounds.push_back(background);
+    out.thresholds.push_back(background + fraction * (peak - background));
+  }
+  return out;
+}
+
 // Local maxima of z within a disc of `radius` with z >= threshold, strongest first.
 // Plateaus keep their first pixel in raster order.
 std::vector<Seed> find_seeds(const cv::Mat& z, float threshold, int radius) {
@@ -487,21 +513,8 @@ std::vector<Roi> mean_image_somata(const cv::Mat& mean_image, const std::vector<
 
   const cv::Mat value = detail::gaussian_blur(m, 1.0f);
   const int peak_radius = std::max(1, int(d / 4));
-  std::vector<Seed> kept;
-  std::vector<float> thresholds, backgrounds;
-  for (const Seed& s : seeds) {
-    float peak = -std::numeric_limits<float>::infinity();
-    for (int dy = -peak_radius; dy <= peak_radius; ++dy)
-      for (int dx = -peak_radius; dx <= peak_radius; ++dx) {
-        const int y = s.y + dy, x = s.x + dx;
-        if (y >= 0 && y < value.rows && x >= 0 && x < value.cols) peak = std::max(peak, value.at<float>(y, x));
-      }
-    const float background = background_map.at<float>(s.y, s.x);
-    if (!(peak > background)) continue;
-    kept.push_back(s);
-    backgrounds.push_back(background);
-    thresholds.push_back(background + params.mean_grow_fraction * (peak - background));
-  }
+  auto [kept, thresholds, backgrounds] =
+      seeds_above_background(seeds, value, background_map, peak_radius, params.mean_grow_fraction);
   cv::Mat label = grow_regions(value, kept, thresholds, 0.75f * d, owned);
   std::vector<std::vector<uint32_t>> pixels(kept.size());
   for (int y = 0; y < label.rows; ++y)
@@ -566,21 +579,8 @@ std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::
   // Local background: residual neuropil correlation varies across the field of view.
   const cv::Mat background_map = detail::gaussian_blur(value, soma ? 2 * d : 8.0f);
   const int peak_radius = soma ? std::max(1, int(d / 4)) : 1;
-  std::vector<Seed> kept;
-  std::vector<float> thresholds, backgrounds;
-  for (const Seed& s : seeds) {
-    float peak = -std::numeric_limits<float>::infinity();
-    for (int dy = -peak_radius; dy <= peak_radius; ++dy)
-      for (int dx = -peak_radius; dx <= peak_radius; ++dx) {
-        const int y = s.y + dy, x = s.x + dx;
-        if (y >= 0 && y < value.rows && x >= 0 && x < value.cols) peak = std::max(peak, value.at<float>(y, x));
-      }
-    const float background = background_map.at<float>(s.y, s.x);
-    if (!(peak > background)) continue;
-    kept.push_back(s);
-    backgrounds.push_back(background);
-    thresholds.push_back(background + params.grow_fraction * (peak - background));
-  }
+  auto [kept, thresholds, backgrounds] =
+      seeds_above_background(seeds, value, background_map, peak_radius, params.grow_fraction);
   const float max_radius = soma ? 0.75f * d : 0.6f * len;
   cv::Mat label = grow_regions(value, kept, thresholds, max_radius);
   if (!soma) {
