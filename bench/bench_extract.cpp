@@ -14,38 +14,13 @@
 #include "io/h5.hpp"
 #include "io/rois_file.hpp"
 #include "pipeline/extract_stream.hpp"
+#include "bench/bench_support.hpp"
 
 using namespace apical;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 namespace {
-
-double peak_rss_mb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
-  return 0;
-}
-
-// Disc ROIs of radius 5-7 px at random positions (overlaps allowed: shared pixels excluded).
-SparseMasks random_discs(int size, int count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> pos(8, size - 8), radius(5, 7);
-  SparseMasks m;
-  m.height = size;
-  m.width = size;
-  for (int i = 0; i < count; ++i) {
-    const double cy = pos(rng), cx = pos(rng), r = radius(rng);
-    std::vector<uint32_t> px;
-    for (int y = int(cy - r); y <= int(cy + r) + 1; ++y)
-      for (int x = int(cx - r); x <= int(cx + r) + 1; ++x)
-        if ((y - cy) * (y - cy) + (x - cx) * (x - cx) <= r * r) px.push_back(uint32_t(y * size + x));
-    m.add(px, std::vector<float>(px.size(), 1.0f), 0);
-  }
-  return m;
-}
 
 void write_movie(const std::string& path, int size, int frames) {
   h5::File f = h5::File::create(path);
@@ -77,12 +52,12 @@ int main(int argc, char** argv) {
   write_movie(movie, size, frames);
   {
     RoiFile r;
-    r.planes.push_back(RoiPlane{"soma", random_discs(size, rois, 1), {}});
+    r.planes.push_back(RoiPlane{"soma", bench::random_disc_masks(size, rois, 1), {}});
     h5::File f = h5::File::create(roi_path);
     h5::Group root = f.root();
     write_rois(root, r);
   }
-  const double rss_before = peak_rss_mb();
+  const double rss_before = bench::peak_rss_mb();
   ExtractOptions options;
   const auto start = Clock::now();
   double pass1_end = 0;  // seconds at the first pass-2 progress report
@@ -96,7 +71,7 @@ int main(int argc, char** argv) {
               seconds - pass1_end);
   std::printf("extract (I/O included): %d ROIs, %d frames of %dx%d int16: %.2f s = %.0f frames/s; %lld events\n",
               s.rois, frames, size, size, seconds, frames / seconds, (long long)s.per_plane[0].events);
-  std::printf("peak RSS %.0f MB (%.0f MB before extract, while writing the input)\n", peak_rss_mb(), rss_before);
+  std::printf("peak RSS %.0f MB (%.0f MB before extract, while writing the input)\n", bench::peak_rss_mb(), rss_before);
   fs::remove_all(dir);
   return 0;
 }

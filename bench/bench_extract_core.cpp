@@ -9,6 +9,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include "pipeline/extract.hpp"
+#include "bench/bench_support.hpp"
 
 using namespace apical;
 using Clock = std::chrono::steady_clock;
@@ -17,24 +18,6 @@ namespace {
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Disc ROIs of radius 5-7 px (~80-150 px each) at random positions; overlaps allowed.
-SparseMasks random_discs(int size, int count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> pos(8, size - 8), radius(5, 7);
-  SparseMasks m;
-  m.height = size;
-  m.width = size;
-  for (int i = 0; i < count; ++i) {
-    const double cy = pos(rng), cx = pos(rng), r = radius(rng);
-    std::vector<uint32_t> px;
-    for (int y = int(cy - r); y <= int(cy + r) + 1; ++y)
-      for (int x = int(cx - r); x <= int(cx + r) + 1; ++x)
-        if ((y - cy) * (y - cy) + (x - cx) * (x - cx) <= r * r) px.push_back(uint32_t(y * size + x));
-    m.add(px, {}, 0);
-  }
-  return m;
 }
 
 double frames_per_second(const TraceExtractor& ex, const FrameStack& batch, int repeats) {
@@ -49,7 +32,7 @@ double frames_per_second(const TraceExtractor& ex, const FrameStack& batch, int 
 
 int main() {
   const int size = 512, rois = 500, batch_frames = 200, repeats = 10;
-  const SparseMasks masks = random_discs(size, rois, 1);
+  const SparseMasks masks = bench::random_disc_masks(size, rois, 1);
   auto start = Clock::now();
   const TraceExtractor ex = TraceExtractor::build(masks, ExtractParams{});
   const double build_s = seconds_since(start);

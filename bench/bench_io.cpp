@@ -9,16 +9,9 @@
 #include "io/h5.hpp"
 #include "io/movie.hpp"
 #include "io/tiff.hpp"
+#include "bench/bench_support.hpp"
 
 using namespace apical;
-
-static double peak_rss_mb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -65,6 +58,6 @@ int main(int argc, char** argv) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s: %lld frames in %.2f s = %.0f frames/s (%.0f MB/s of int16), peak RSS %.0f MB (checksum %.0f)\n",
               argv[2], (long long)movie->frames(), seconds, double(movie->frames()) / seconds,
-              double(movie->frames()) * H * W * 2 / seconds / 1e6, peak_rss_mb(), checksum);
+              double(movie->frames()) * H * W * 2 / seconds / 1e6, bench::peak_rss_mb(), checksum);
   return 0;
 }

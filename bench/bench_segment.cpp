@@ -12,6 +12,7 @@
 #include <random>
 
 #include "pipeline/segment_stream.hpp"
+#include "bench/bench_support.hpp"
 
 using namespace apical;
 
@@ -81,12 +82,6 @@ class SyntheticMovie : public Movie {
   std::vector<Object> objects_[2];
 };
 
-double peak_rss_mb() {
-  rusage r{};
-  getrusage(RUSAGE_SELF, &r);
-  return double(r.ru_maxrss) / 1024.0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,13 +90,13 @@ int main(int argc, char** argv) {
   SyntheticMovie movie(frames, size);
   SegmentOptions options;
   options.batch_size = argc > 3 ? std::atoi(argv[3]) : 50;
-  const double rss_before = peak_rss_mb();
+  const double rss_before = bench::peak_rss_mb();
   const auto start = std::chrono::steady_clock::now();
   Segmentation s = segment_movie(movie, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("segment %dx%d x %lld frames x 2 planes (batch %d): %.1f s, %.0f frames/s over 2 passes; "
               "%zu soma, %zu dendrite ROIs, %zu pairs; peak RSS %.0f MB (%.0f MB before the run)\n",
               size, size, (long long)frames, options.batch_size, seconds, double(4 * frames) / seconds,
-              s.planes[0].rois.size(), s.planes[1].rois.size(), s.pairs.size(), peak_rss_mb(), rss_before);
+              s.planes[0].rois.size(), s.planes[1].rois.size(), s.pairs.size(), bench::peak_rss_mb(), rss_before);
   return 0;
 }
