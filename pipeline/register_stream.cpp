@@ -1,5 +1,6 @@
 #include "pipeline/register_stream.hpp"
 
+#include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <opencv2/imgproc.hpp>
 
@@ -69,7 +70,11 @@ hid_t h5_type_of(const std::string& dtype) {
 template <typename T> const T* to_integer(const FrameStack& stack, std::vector<T>& out) {
   out.resize(stack.pixels.size());
   constexpr float lo = float(std::numeric_limits<T>::lowest()), hi = float(std::numeric_limits<T>::max());
-  for (size_t i = 0; i < out.size(); ++i) out[i] = T(std::clamp(std::nearbyint(stack.pixels[i]), lo, hi));
+  const size_t frame = stack.frame_size();
+  oneapi::tbb::parallel_for(0, stack.count, [&](int t) {
+    for (size_t i = size_t(t) * frame; i < size_t(t + 1) * frame; ++i)
+      out[i] = T(std::clamp(std::nearbyint(stack.pixels[i]), lo, hi));
+  });
   return out.data();
 }
 
@@ -77,6 +82,23 @@ void write_image(h5::Group& g, const std::string& name, const cv::Mat& image) {
   cv::Mat m = image.isContinuous() ? image : image.clone();
   g.write(name, std::vector<float>(m.ptr<float>(), m.ptr<float>() + m.total()),
           {uint64_t(m.rows), uint64_t(m.cols)});
+}
+
+// Adds every frame of the batch into `sum` (CV_64F) and, when given, into the running max
+// (CV_32F). Parallel over rows; each pixel still sums its frames in order, so the result is
+// the same at any thread count.
+void accumulate_batch(const FrameStack& batch, cv::Mat& sum, cv::Mat* max) {
+  const int W = batch.width;
+  oneapi::tbb::parallel_for(0, batch.height, [&](int y) {
+    double* s = sum.ptr<double>(y);
+    float* m = max ? max->ptr<float>(y) : nullptr;
+    for (int t = 0; t < batch.count; ++t) {
+      const float* row = batch.frame_data(t) + size_t(y) * W;
+      for (int x = 0; x < W; ++x) s[x] += row[x];
+      if (m)
+        for (int x = 0; x < W; ++x) m[x] = std::max(m[x], row[x]);
+    }
+  });
 }
 
 struct Batch {
@@ -178,7 +200,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
               oneapi::tbb::filter_mode::serial_in_order,
               [&](std::shared_ptr<Batch> b) {
                 // Raw sums before registration changes the frames in place.
-                for (int t = 0; t < b->frames.count; ++t) cv::accumulate(b->frames.frame(t), acc.raw_sum);
+                accumulate_batch(b->frames, acc.raw_sum, nullptr);
                 std::optional<std::vector<Shift>> given;
                 const std::vector<std::vector<Shift>>* given_b = nullptr;
                 std::vector<std::vector<Shift>> block_slice;
@@ -196,9 +218,8 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
               oneapi::tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Batch> b) {
                 const FrameStack& f = b->frames;
                 size_t first = size_t(f.first_frame);
+                accumulate_batch(f, acc.registered_sum, &acc.registered_max);
                 for (int t = 0; t < f.count; ++t) {
-                  cv::accumulate(f.frame(t), acc.registered_sum);
-                  cv::max(acc.registered_max, f.frame(t), acc.registered_max);
                   acc.shifts[first + size_t(t)] = b->registration.shifts[size_t(t)];
                   acc.correlation[first + size_t(t)] = b->registration.correlation[size_t(t)];
                   if (blocks) acc.block_shifts[first + size_t(t)] = b->registration.block_shifts[size_t(t)];
