@@ -15,10 +15,14 @@ void write_rois(h5::Group& root, const RoiFile& rois) {
       for (const auto& [name, values] : plane.stats) stats.write(name, values);
     }
   }
+  write_pairs(root, rois.pairs);
+}
+
+void write_pairs(h5::Group& root, const std::vector<RoiPair>& pair_list) {
   h5::Group pairs = root.create_group("pairs");
   std::vector<int32_t> soma_plane, soma_roi, dendrite_plane, dendrite_roi;
   std::vector<float> confidence;
-  for (const auto& p : rois.pairs) {
+  for (const auto& p : pair_list) {
     soma_plane.push_back(p.soma_plane);
     soma_roi.push_back(p.soma_roi);
     dendrite_plane.push_back(p.dendrite_plane);

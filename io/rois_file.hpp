@@ -29,6 +29,8 @@ struct RoiFile {
 
 // Writes /plane{k}/roi_* (+ /plane{k}/stats/<name>) and /pairs/* into an open file's root.
 void write_rois(h5::Group& root, const RoiFile& rois);
+// Writes /pairs/{soma_plane, soma_roi, dendrite_plane, dendrite_roi, confidence}.
+void write_pairs(h5::Group& root, const std::vector<RoiPair>& pairs);
 // Reads a rois.h5; InputError naming the file for anything missing or inconsistent.
 RoiFile read_rois(const std::string& path);
 

@@ -64,16 +64,9 @@ void write_truth(const std::string& path, const SimulatedSession& s, const Prove
     h5::write_matrix(g, "nonrigid_basis", basis);
     h5::write_matrix(g, "nonrigid_coef", plane.nonrigid_coef);
   }
-  h5::Group pairs = root.create_group("pairs");
-  std::vector<int32_t> soma, dendrite;
-  for (auto [a, b] : soma_dendrite_pairs(s)) {
-    soma.push_back(a);
-    dendrite.push_back(b);
-  }
-  pairs.write("soma_plane", std::vector<int32_t>(soma.size(), 0));
-  pairs.write("soma_roi", soma);
-  pairs.write("dendrite_plane", std::vector<int32_t>(soma.size(), 1));
-  pairs.write("dendrite_roi", dendrite);
+  std::vector<RoiPair> pairs;
+  for (auto [soma, dendrite] : soma_dendrite_pairs(s)) pairs.push_back({0, soma, 1, dendrite, 1.0f});
+  write_pairs(root, pairs);
   h5::Group neurons = root.create_group("neurons");
   std::vector<int32_t> soma_roi;
   std::vector<int8_t> role;
