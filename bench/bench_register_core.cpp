@@ -121,6 +121,11 @@ int main(int argc, char** argv) {
     const double fft = fft_pair_frames_per_second(frames, 3);
     const double rigid_fps = register_frames_per_second(frames, rigid, nullptr, 3);
     const double nonrigid_fps = register_frames_per_second(frames, rigid, &blocks, 2);
+    // The per-plane fixed cost: a reference from the default 300-frame sample.
+    const FrameStack sample = jittered(scene, params.reference_frames, 3);
+    const auto r0 = Clock::now();
+    compute_reference(sample, params);
+    const double reference_seconds = seconds_since(r0);
     std::printf("register core, %dx%d frames, %d threads, %d frames per batch\n", kSize, kSize,
                 threads, count);
     std::printf("  aligner setup          %8.1f ms\n", setup * 1e3);
@@ -129,6 +134,7 @@ int main(int argc, char** argv) {
                 fft / rigid_fps);
     std::printf("  non-rigid (%d blocks)  %8.1f frames/s  (%.2fx rigid time)\n",
                 int(blocks.grid().blocks.size()), nonrigid_fps, rigid_fps / nonrigid_fps);
+    std::printf("  reference (%d frames)   %8.2f s per plane\n", sample.count, reference_seconds);
   });
   return 0;
 }

@@ -341,6 +341,20 @@ std::map<std::string, std::string> Group::attributes_as_text() const {
   return out;
 }
 
+namespace {
+
+int descriptor_of(hid_t object) {
+  Handle file(H5Iget_file_id(object), H5Fclose);
+  void* vfd = nullptr;
+  if (!file.valid() || H5Fget_vfd_handle(file.id(), H5P_DEFAULT, &vfd) < 0 || !vfd) return -1;
+  return *static_cast<int*>(vfd);  // the default (sec2) driver hands out its int descriptor
+}
+
+}  // namespace
+
+int Dataset::file_descriptor() const { return descriptor_of(handle_.id()); }
+int Group::file_descriptor() const { return descriptor_of(handle_.id()); }
+
 File File::open_read(const std::string& path) {
   silence_library_errors();
   htri_t is_hdf5 = H5Fis_hdf5(path.c_str());

@@ -55,6 +55,8 @@ class Dataset {
   // Writes a box; for extendable datasets, extend() first.
   template <typename T> void write_box(const Dims& offset, const Dims& count, const T* data);
   void extend(const Dims& new_dims);
+  // The POSIX descriptor HDF5 reads and writes the file through (for page-cache hints).
+  int file_descriptor() const;
 
   template <typename T> void set_attribute(const std::string& name, const T& value);
   void set_attribute(const std::string& name, const std::string& value);
@@ -108,6 +110,7 @@ class Group {
   const std::string& path() const { return path_; }
   const std::string& file() const { return file_; }
   hid_t id() const { return handle_.id(); }
+  int file_descriptor() const;
 
  private:
   Handle handle_;

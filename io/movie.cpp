@@ -13,6 +13,7 @@
 
 #include "io/error.hpp"
 #include "io/h5.hpp"
+#include "io/page_cache.hpp"
 #include "io/scanimage.hpp"
 #include "io/tiff.hpp"
 
@@ -26,9 +27,17 @@ void PageSource::read_pages(int64_t first, int64_t stride, int count, float* out
 }
 
 void Movie::check_finite(const FrameStack& batch, int plane, const std::string& source) {
-  size_t n = batch.frame_size();
+  const size_t n = batch.frame_size();
   for (int t = 0; t < batch.count; ++t) {
     const float* f = batch.frame_data(t);
+    // Branch-free scan of the exponent bits (vectorizes); the slow search only on a hit.
+    uint32_t all_ones_exponent = 0;
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, f + i, 4);
+      all_ones_exponent |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (!all_ones_exponent) continue;
     for (size_t i = 0; i < n; ++i)
       if (!std::isfinite(f[i]))
         throw file_error(source, "plane " + std::to_string(plane) + " frame " +
@@ -187,8 +196,10 @@ class Hdf5Pages : public PageSource {
     std::vector<uint64_t> offset(3, 0), box = dims_;
     offset[size_t(order_.t)] = uint64_t(first);
     box[size_t(order_.t)] = uint64_t(count);
+    const DropBehind drop_behind(ds.file_descriptor());
     if (order_.t == 0) {
       ds.read_box<float>(offset, box, out);
+      drop_behind.after_read_anywhere();
       if (order_.y == 2) {  // "txy": transpose each frame
         std::vector<float> copy(out, out + size_t(count) * height() * width());
         reorder_to_tyx(copy, box, order_, count, height(), width(), out);
@@ -197,6 +208,7 @@ class Hdf5Pages : public PageSource {
     }
     std::vector<float> buffer(size_t(count) * height() * width());
     ds.read_box<float>(offset, box, buffer.data());
+    drop_behind.after_read_anywhere();
     reorder_to_tyx(buffer, box, order_, count, height(), width(), out);
   }
   std::vector<std::string> files() const override { return {path_}; }
@@ -277,6 +289,7 @@ class RawPages : public PageSource {
       if (r <= 0) throw file_error(path_, "truncated while reading frame " + std::to_string(index));
       done += size_t(r);
     }
+    DropBehind(fd_.get()).after_read(uint64_t(index) * bytes, bytes);
     for (size_t i = 0; i < n; ++i) {
       const unsigned char* p = buffer.data() + i * sample_type_bytes(type_);
       switch (type_) {
@@ -385,6 +398,7 @@ class RegisteredMovie : public Movie {
     h5::Dataset ds = file_.root().dataset("plane" + std::to_string(plane) + "/movie");
     ds.read_box<float>({uint64_t(first), 0, 0}, {uint64_t(count), uint64_t(height_), uint64_t(width_)},
                        out.pixels.data());
+    DropBehind(ds.file_descriptor()).after_read_anywhere();
   }
 
  private:

@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "io/error.hpp"
+#include "io/round_clip.hpp"
 
 namespace apical {
 
@@ -331,7 +332,15 @@ namespace {
 
 template <typename T>
 void convert_samples(const unsigned char* src, size_t n, bool swap, float* out) {
-  for (size_t i = 0; i < n; ++i) out[i] = float(load<T>(src + i * sizeof(T), swap));
+  if (swap) {
+    for (size_t i = 0; i < n; ++i) out[i] = float(load<T>(src + i * sizeof(T), true));
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {  // native byte order: a plain loop the compiler vectorizes
+    T v;
+    std::memcpy(&v, src + i * sizeof(T), sizeof(T));
+    out[i] = float(v);
+  }
 }
 
 }  // namespace
@@ -350,6 +359,7 @@ void TiffReader::read_page(int64_t index, float* out) const {
     size_t take = std::min<uint64_t>(strip.bytes, bytes - filled);
     pread_exact(fd_.get(), buffer.data() + filled, take, strip.offset, path_,
                 "pixels of page " + std::to_string(index + 1));
+    DropBehind(fd_.get()).after_read(strip.offset, take);
     filled += take;
     if (filled == bytes) break;
   }
@@ -372,6 +382,7 @@ TiffWriter::TiffWriter(const std::string& path, int height, int width, SampleTyp
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw file_error(path, std::string("cannot create: ") + std::strerror(errno));
   fd_ = FileDescriptor(fd);
+  drop_behind_ = DropBehind(fd);
   unsigned char header[16] = {'I', 'I'};
   if (big_tiff_) {
     uint16_t magic = 43, offset_size = 8, zero = 0;
@@ -404,21 +415,6 @@ void TiffWriter::write_all(const void* data, size_t bytes, uint64_t offset) {
 
 namespace {
 
-template <typename T> void store_clipped(const float* in, size_t n, unsigned char* out) {
-  constexpr double lo = double(std::numeric_limits<T>::lowest());
-  constexpr double hi = double(std::numeric_limits<T>::max());
-  for (size_t i = 0; i < n; ++i) {
-    T v;
-    if constexpr (std::is_floating_point_v<T>) {
-      v = T(in[i]);
-    } else {
-      double r = std::nearbyint(double(in[i]));
-      v = T(std::clamp(r, lo, hi));
-    }
-    std::memcpy(out + i * sizeof(T), &v, sizeof(T));
-  }
-}
-
 void put_entry(std::vector<unsigned char>& ifd, bool big, uint16_t tag, uint16_t type,
                uint64_t count, uint64_t value) {
   unsigned char e[20] = {0};
@@ -444,12 +440,12 @@ void TiffWriter::write_page(const float* pixels) {
   size_t bytes = n * sample_type_bytes(type_);
   buffer_.resize(bytes);
   switch (type_) {
-    case SampleType::uint8: store_clipped<uint8_t>(pixels, n, buffer_.data()); break;
-    case SampleType::uint16: store_clipped<uint16_t>(pixels, n, buffer_.data()); break;
-    case SampleType::int16: store_clipped<int16_t>(pixels, n, buffer_.data()); break;
-    case SampleType::uint32: store_clipped<uint32_t>(pixels, n, buffer_.data()); break;
-    case SampleType::int32: store_clipped<int32_t>(pixels, n, buffer_.data()); break;
-    case SampleType::float32: store_clipped<float>(pixels, n, buffer_.data()); break;
+    case SampleType::uint8: round_clip(pixels, n, reinterpret_cast<uint8_t*>(buffer_.data())); break;
+    case SampleType::uint16: round_clip(pixels, n, reinterpret_cast<uint16_t*>(buffer_.data())); break;
+    case SampleType::int16: round_clip(pixels, n, reinterpret_cast<int16_t*>(buffer_.data())); break;
+    case SampleType::uint32: round_clip(pixels, n, reinterpret_cast<uint32_t*>(buffer_.data())); break;
+    case SampleType::int32: round_clip(pixels, n, reinterpret_cast<int32_t*>(buffer_.data())); break;
+    case SampleType::float32: round_clip(pixels, n, reinterpret_cast<float*>(buffer_.data())); break;
   }
   uint64_t description_offset = 0;
   bool with_description = pages_written_ == 0 && !description_.empty();
@@ -495,6 +491,7 @@ void TiffWriter::write_page(const float* pixels) {
   else { uint32_t o = uint32_t(ifd_offset); write_all(&o, 4, previous_next_field_); }
   previous_next_field_ = ifd_offset + ifd.size() - (big_tiff_ ? 8 : 4);
   ++pages_written_;
+  drop_behind_.after_write();
 }
 
 void TiffWriter::close() { fd_ = FileDescriptor(); }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "io/page_cache.hpp"
+
 namespace apical {
 
 enum class SampleType { uint8, uint16, int16, uint32, int32, float32 };
@@ -91,6 +93,7 @@ class TiffWriter {
   void write_all(const void* data, size_t bytes, uint64_t offset);
   std::string path_;
   FileDescriptor fd_;
+  DropBehind drop_behind_{-1};  // a movie is written once: keep it out of the page cache
   int height_, width_;
   SampleType type_;
   bool big_tiff_;

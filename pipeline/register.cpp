@@ -331,17 +331,69 @@ std::vector<int> most_mutually_correlated(const FrameStack& sample, int seed) {
 cv::Mat mean_of(const FrameStack& sample, const std::vector<int>& frames,
                 const std::vector<Shift>* shifts) {
   cv::Mat sum = cv::Mat::zeros(sample.height, sample.width, CV_64F);
-  cv::Mat aligned;
-  for (int t : frames) {  // fixed order: deterministic
+  // Frames are shifted in parallel, a group at a time, and added in a fixed order: deterministic.
+  constexpr size_t group = 16;
+  std::vector<cv::Mat> aligned(group);
+  for (size_t g0 = 0; g0 < frames.size(); g0 += group) {
+    const size_t count = std::min(group, frames.size() - g0);
     if (shifts)
-      apply_rigid_shift(sample.frame(t), (*shifts)[t], aligned);
-    else
-      aligned = sample.frame(t);
-    cv::add(sum, aligned, sum, cv::noArray(), CV_64F);
+      oneapi::tbb::parallel_for(size_t(0), count, [&](size_t i) {
+        const int t = frames[g0 + i];
+        apply_rigid_shift(sample.frame(t), (*shifts)[size_t(t)], aligned[i]);
+      });
+    for (size_t i = 0; i < count; ++i)
+      cv::add(sum, shifts ? aligned[i] : sample.frame(frames[g0 + i]), sum, cv::noArray(), CV_64F);
   }
   cv::Mat mean;
   sum.convertTo(mean, CV_32F, 1.0 / double(frames.size()));
   return mean;
+}
+
+// Mean of the `kept` frames aligned by their shifts, re-centred on their mean shift so the
+// reference does not drift.
+cv::Mat centred_mean(const FrameStack& sample, const std::vector<int>& kept, const std::vector<Shift>& shifts) {
+  cv::Mat mean = mean_of(sample, kept, &shifts);
+  double my = 0, mx = 0;
+  for (int t : kept) {
+    my += shifts[size_t(t)].dy;
+    mx += shifts[size_t(t)].dx;
+  }
+  const double n = double(std::max<size_t>(kept.size(), 1));
+  apply_rigid_shift(mean, Shift{float(-my / n), float(-mx / n)}, mean);
+  return mean;
+}
+
+// One refinement pass: registers every sample frame to `reference` (shifts of all frames
+// into `shifts`), keeps the `keep` best-correlated frames (in frame order, into `kept`).
+void rank_against(const FrameStack& sample, const cv::Mat& reference, const RegisterParams& params, int keep,
+                  std::vector<Shift>& shifts, std::vector<int>& kept) {
+  const int n = sample.count;
+  const cv::Rect inner = interior(sample.height, sample.width, params.max_shift_px);
+  const RigidAligner aligner(reference, params);
+  shifts.assign(size_t(n), Shift{});
+  std::vector<double> score(static_cast<size_t>(n));
+  oneapi::tbb::parallel_for(0, n, [&](int t) {
+    thread_local cv::Mat aligned;
+    shifts[size_t(t)] = aligner.estimate(sample.frame(t));
+    apply_rigid_shift(sample.frame(t), shifts[size_t(t)], aligned);
+    score[size_t(t)] = correlation(aligned(inner), reference(inner));
+  });
+  kept.resize(size_t(n));
+  std::iota(kept.begin(), kept.end(), 0);
+  std::stable_sort(kept.begin(), kept.end(), [&](int a, int b) { return score[size_t(a)] > score[size_t(b)]; });
+  kept.resize(size_t(keep));
+  std::sort(kept.begin(), kept.end());
+}
+
+// Every frame block-averaged 2x2 (odd edges dropped).
+FrameStack binned_2x2(const FrameStack& sample) {
+  FrameStack small(0, sample.count, sample.height / 2, sample.width / 2);
+  oneapi::tbb::parallel_for(0, sample.count, [&](int t) {
+    cv::Mat out = small.frame(t);
+    cv::resize(sample.frame(t)(cv::Rect(0, 0, small.width * 2, small.height * 2)), out, out.size(), 0, 0,
+               cv::INTER_AREA);
+  });
+  return small;
 }
 
 }  // namespace
@@ -350,40 +402,36 @@ cv::Mat compute_reference(const FrameStack& sample, const RegisterParams& params
   params.validate();
   if (sample.count < 1 || sample.height < 8 || sample.width < 8)
     throw InputError("register: the reference sample needs at least one frame of 8x8 px");
-  const int n = sample.count;
-  const int seed = std::min(params.reference_seed_frames, n);
-  cv::Mat reference = mean_of(sample, most_mutually_correlated(sample, seed), nullptr);
-
-  const cv::Rect inner = interior(sample.height, sample.width, params.max_shift_px);
-  std::vector<Shift> shifts(n);
-  std::vector<double> score(n);
-  for (int it = 0; it < params.reference_iterations; ++it) {
-    const RigidAligner aligner(reference, params);
-    oneapi::tbb::parallel_for(0, n, [&](int t) {
-      thread_local cv::Mat aligned;
-      shifts[t] = aligner.estimate(sample.frame(t));
-      apply_rigid_shift(sample.frame(t), shifts[t], aligned);
-      score[t] = correlation(aligned(inner), reference(inner));
-    });
-    // Keep a growing best-correlated fraction: few, very similar frames first, then more
-    // frames once the reference is sharp enough to align them well.
-    const int keep = std::clamp(int(std::lround(double(n) * (it + 1) /
-                                                (2.0 * params.reference_iterations))),
-                                std::min(n, 2), n);
-    std::vector<int> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return score[a] > score[b]; });
-    order.resize(keep);
-    std::sort(order.begin(), order.end());
-    reference = mean_of(sample, order, &shifts);
-    // Re-centre on the kept frames' mean position so the reference does not drift.
-    double my = 0, mx = 0;
-    for (int t : order) {
-      my += shifts[t].dy;
-      mx += shifts[t].dx;
+  const int n = sample.count, iterations = params.reference_iterations;
+  const std::vector<int> seeds = most_mutually_correlated(sample, std::min(params.reference_seed_frames, n));
+  // Keep a growing best-correlated fraction: few, very similar frames first, then more
+  // frames once the reference is sharp enough to align them well.
+  auto keep = [&](int it) {
+    return std::clamp(int(std::lround(double(n) * (it + 1) / (2.0 * iterations))), std::min(n, 2), n);
+  };
+  std::vector<Shift> shifts;
+  std::vector<int> kept = seeds;
+  cv::Mat reference;
+  int it = 0;
+  if (iterations >= 2 && sample.height >= 64 && sample.width >= 64) {
+    // The passes before the last only rank frames and find their rough shifts: on 2x2-binned
+    // frames they cost a quarter. The last pass works at full resolution.
+    const FrameStack small = binned_2x2(sample);
+    RegisterParams coarse = params;
+    coarse.max_shift_px = std::max(1, (params.max_shift_px + 1) / 2);
+    cv::Mat small_reference = mean_of(small, seeds, nullptr);
+    for (; it < iterations - 1; ++it) {
+      rank_against(small, small_reference, coarse, keep(it), shifts, kept);
+      small_reference = centred_mean(small, kept, shifts);
     }
-    const Shift centre{float(my / keep), float(mx / keep)};
-    apply_rigid_shift(reference, Shift{-centre.dy, -centre.dx}, reference);
+    for (Shift& s : shifts) s = Shift{2 * s.dy, 2 * s.dx};  // binned px -> px
+    reference = centred_mean(sample, kept, shifts);
+  } else {
+    reference = mean_of(sample, seeds, nullptr);
+  }
+  for (; it < iterations; ++it) {
+    rank_against(sample, reference, params, keep(it), shifts, kept);
+    reference = centred_mean(sample, kept, shifts);
   }
   return reference;
 }

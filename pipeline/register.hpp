@@ -46,7 +46,8 @@ struct RegisterParams {
 // Reference image: iteratively refined mean of the most mutually correlated frames of
 // `sample` (seeded by the frames most correlated with each other, then `reference_iterations`
 // passes of: register every sample frame to the current reference, keep the best-correlated
-// fraction, growing from 1/(2n) to 1/2, average them, re-centre on their mean shift).
+// fraction, growing from 1/(2n) to 1/2, average them, re-centre on their mean shift). On
+// frames of 64x64 px and more, all passes but the last run on 2x2-binned frames.
 // Correct the bidirectional offset of `sample` before calling this.
 cv::Mat compute_reference(const FrameStack& sample, const RegisterParams& params);
 

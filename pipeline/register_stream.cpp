@@ -8,9 +8,12 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <type_traits>
 
 #include "io/error.hpp"
 #include "io/h5.hpp"
+#include "io/page_cache.hpp"
+#include "io/round_clip.hpp"
 
 namespace apical {
 
@@ -66,16 +69,25 @@ hid_t h5_type_of(const std::string& dtype) {
   return H5T_NATIVE_FLOAT;
 }
 
-// Rounds and clips registered frames to the stored integer type, into a reused buffer.
-template <typename T> const T* to_integer(const FrameStack& stack, std::vector<T>& out) {
-  out.resize(stack.pixels.size());
-  constexpr float lo = float(std::numeric_limits<T>::lowest()), hi = float(std::numeric_limits<T>::max());
-  const size_t frame = stack.frame_size();
-  oneapi::tbb::parallel_for(0, stack.count, [&](int t) {
-    for (size_t i = size_t(t) * frame; i < size_t(t + 1) * frame; ++i)
-      out[i] = T(std::clamp(std::nearbyint(stack.pixels[i]), lo, hi));
+// One pass over a registered batch (parallel over rows): adds every frame into `sum`
+// (CV_64F) and the running `max` (CV_32F), and rounds it into `stored` when the movie is
+// stored as integers. Each pixel sums its frames in order, so any thread count gives the
+// same result.
+template <typename T> void finish_batch(const FrameStack& batch, cv::Mat& sum, cv::Mat& max, std::vector<T>* stored) {
+  const int W = batch.width;
+  if (stored) stored->resize(batch.pixels.size());
+  oneapi::tbb::parallel_for(0, batch.height, [&](int y) {
+    double* s = sum.ptr<double>(y);
+    float* m = max.ptr<float>(y);
+    for (int t = 0; t < batch.count; ++t) {
+      const size_t at = size_t(t) * batch.frame_size() + size_t(y) * W;
+      const float* row = batch.pixels.data() + at;
+      for (int x = 0; x < W; ++x) s[x] += row[x];
+      for (int x = 0; x < W; ++x) m[x] = std::max(m[x], row[x]);
+      if constexpr (!std::is_same_v<T, float>)
+        if (stored) round_clip(row, size_t(W), stored->data() + at);
+    }
   });
-  return out.data();
 }
 
 void write_image(h5::Group& g, const std::string& name, const cv::Mat& image) {
@@ -84,19 +96,15 @@ void write_image(h5::Group& g, const std::string& name, const cv::Mat& image) {
           {uint64_t(m.rows), uint64_t(m.cols)});
 }
 
-// Adds every frame of the batch into `sum` (CV_64F) and, when given, into the running max
-// (CV_32F). Parallel over rows; each pixel still sums its frames in order, so the result is
-// the same at any thread count.
-void accumulate_batch(const FrameStack& batch, cv::Mat& sum, cv::Mat* max) {
+// Adds every frame of the batch into `sum` (CV_64F), parallel over rows; each pixel still
+// sums its frames in order, so the result is the same at any thread count.
+void accumulate_batch(const FrameStack& batch, cv::Mat& sum) {
   const int W = batch.width;
   oneapi::tbb::parallel_for(0, batch.height, [&](int y) {
     double* s = sum.ptr<double>(y);
-    float* m = max ? max->ptr<float>(y) : nullptr;
     for (int t = 0; t < batch.count; ++t) {
       const float* row = batch.frame_data(t) + size_t(y) * W;
       for (int x = 0; x < W; ++x) s[x] += row[x];
-      if (m)
-        for (int x = 0; x < W; ++x) m[x] = std::max(m[x], row[x]);
     }
   });
 }
@@ -173,6 +181,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   acc.correlation.assign(size_t(T), 0.0f);
   if (blocks) acc.block_shifts.assign(size_t(T), {});
 
+  DropBehind drop_behind(movie_ds.file_descriptor());
   const int batch = std::max(1, options.batch_size);
   int64_t next = 0;
   BatchPool pool;
@@ -200,7 +209,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
               oneapi::tbb::filter_mode::serial_in_order,
               [&](std::shared_ptr<Batch> b) {
                 // Raw sums before registration changes the frames in place.
-                accumulate_batch(b->frames, acc.raw_sum, nullptr);
+                accumulate_batch(b->frames, acc.raw_sum);
                 std::optional<std::vector<Shift>> given;
                 const std::vector<std::vector<Shift>>* given_b = nullptr;
                 std::vector<std::vector<Shift>> block_slice;
@@ -218,16 +227,23 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
               oneapi::tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Batch> b) {
                 const FrameStack& f = b->frames;
                 size_t first = size_t(f.first_frame);
-                accumulate_batch(f, acc.registered_sum, &acc.registered_max);
                 for (int t = 0; t < f.count; ++t) {
                   acc.shifts[first + size_t(t)] = b->registration.shifts[size_t(t)];
                   acc.correlation[first + size_t(t)] = b->registration.correlation[size_t(t)];
                   if (blocks) acc.block_shifts[first + size_t(t)] = b->registration.block_shifts[size_t(t)];
                 }
                 h5::Dims offset{first, 0, 0}, count{uint64_t(f.count), uint64_t(H), uint64_t(W)};
-                if (dtype == "int16") movie_ds.write_box(offset, count, to_integer(f, int16_buffer));
-                else if (dtype == "uint16") movie_ds.write_box(offset, count, to_integer(f, uint16_buffer));
-                else movie_ds.write_box(offset, count, f.pixels.data());
+                if (dtype == "int16") {
+                  finish_batch(f, acc.registered_sum, acc.registered_max, &int16_buffer);
+                  movie_ds.write_box(offset, count, int16_buffer.data());
+                } else if (dtype == "uint16") {
+                  finish_batch(f, acc.registered_sum, acc.registered_max, &uint16_buffer);
+                  movie_ds.write_box(offset, count, uint16_buffer.data());
+                } else {
+                  finish_batch<float>(f, acc.registered_sum, acc.registered_max, nullptr);
+                  movie_ds.write_box(offset, count, f.pixels.data());
+                }
+                drop_behind.after_write();
                 if (progress) progress(progress_offset + int64_t(first) + f.count, 0);
                 pool.give_back(std::move(b));
               }));

@@ -2,6 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,7 +16,9 @@
 #include "io/error.hpp"
 #include "io/h5.hpp"
 #include "io/movie.hpp"
+#include "io/page_cache.hpp"
 #include "io/provenance.hpp"
+#include "io/round_clip.hpp"
 #include "io/tiff.hpp"
 #include "tests/test_support.hpp"
 
@@ -355,4 +360,75 @@ TEST_CASE("ScanImage 2015+ metadata: planes, channels, flyback frames skipped, v
   auto m2 = open_movie(s, o);
   CHECK(m2->acquisition().frame_rate_hz == 15);
   CHECK(m2->acquisition().source.find("apical.ini") != std::string::npos);
+}
+
+TEST_CASE("round_clip equals rounding half to even and clipping, for every stored type", "[io][round]") {
+  std::vector<float> values = {0.5f,     1.5f,     2.5f,     -0.5f,    -1.5f,    -2.5f,     0.49999997f, 3.7f,
+                               -3.7f,    32766.5f, 32767.4f, 32767.5f, 32768.0f, -32767.5f, -32768.5f,   -40000.f,
+                               65534.5f, 65535.4f, 65535.5f, 70000.f,  1e10f,    -1e10f,    255.5f,      254.5f};
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> wide(-80000.f, 80000.f);
+  for (int i = 0; i < 1001; ++i) values.push_back(wide(rng));  // odd count: the scalar tail runs too
+  auto check = [&](auto zero) {
+    using T = decltype(zero);
+    std::vector<T> out(values.size());
+    round_clip(values.data(), values.size(), out.data());
+    const double lo = double(std::numeric_limits<T>::lowest()), hi = double(std::numeric_limits<T>::max());
+    for (size_t i = 0; i < values.size(); ++i) {
+      // nearbyint rounds half to even in the default mode: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2.
+      const double expected = std::clamp(std::nearbyint(double(values[i])), lo, hi);
+      INFO("value " << values[i]);
+      REQUIRE(double(out[i]) == expected);
+    }
+  };
+  check(int16_t{});
+  check(uint16_t{});
+  check(uint8_t{});
+  check(int32_t{});
+  check(uint32_t{});
+  std::vector<int16_t> ties(3);
+  round_clip(values.data(), 3, ties.data());
+  CHECK(ties == std::vector<int16_t>{0, 2, 2});
+}
+
+TEST_CASE("drop-behind leaves written and read movie data out of the page cache", "[io][page_cache]") {
+  TempDir dir;
+  struct statfs fs {};
+  REQUIRE(::statfs(dir.path().c_str(), &fs) == 0);
+  if (!drop_behind_enabled() || fs.f_type == TMPFS_MAGIC) {
+    WARN("skipped: APICAL_PAGE_CACHE=keep, or a tmpfs temp folder (its pages are the only copy)");
+    return;
+  }
+  const std::string path = (std::filesystem::path(dir.path()) / "stream.bin").string();
+  const size_t chunk = size_t(1) << 20, chunks = 16, lag = 4 * chunk;
+  const long page = ::sysconf(_SC_PAGESIZE);
+  // Fraction of the pages of [offset, offset + bytes) in the page cache, via mincore.
+  auto resident = [&](int fd, size_t offset, size_t bytes) {
+    void* map = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, off_t(offset));
+    REQUIRE(map != MAP_FAILED);
+    std::vector<unsigned char> in_core((bytes + size_t(page) - 1) / size_t(page));
+    REQUIRE(::mincore(map, bytes, in_core.data()) == 0);
+    ::munmap(map, bytes);
+    size_t count = 0;
+    for (unsigned char c : in_core) count += c & 1;
+    return double(count) / double(in_core.size());
+  };
+  std::vector<unsigned char> data(chunk, 7);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  REQUIRE(fd >= 0);
+  DropBehind writer(fd, lag);
+  for (size_t i = 0; i < chunks; ++i) {
+    REQUIRE(::pwrite(fd, data.data(), chunk, off_t(i * chunk)) == ssize_t(chunk));
+    writer.after_write();
+  }
+  const double behind = resident(fd, 0, (chunks - 5) * chunk), recent = resident(fd, (chunks - 1) * chunk, chunk);
+  CHECK(behind < 0.05);  // more than `lag` behind the end: written back and dropped
+  CHECK(recent > 0.95);  // within the lag: still cached, not waited for
+  // Reading back gives the data written, and leaves what was read uncached.
+  std::vector<unsigned char> back(chunk);
+  REQUIRE(::pread(fd, back.data(), chunk, off_t((chunks - 1) * chunk)) == ssize_t(chunk));
+  CHECK(back == data);
+  DropBehind(fd).after_read((chunks - 1) * chunk, chunk);
+  CHECK(resident(fd, (chunks - 1) * chunk, chunk) < 0.05);
+  ::close(fd);
 }

@@ -1,0 +1,44 @@
+#include "io/page_cache.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace apical {
+
+bool drop_behind_enabled() {
+  static const bool enabled = [] {
+    const char* setting = std::getenv("APICAL_PAGE_CACHE");
+    return !(setting && std::strcmp(setting, "keep") == 0);
+  }();
+  return enabled;
+}
+
+DropBehind::DropBehind(int fd, uint64_t lag_bytes)
+    : fd_(fd), lag_bytes_(lag_bytes), enabled_(fd >= 0 && drop_behind_enabled()) {}
+
+void DropBehind::after_write() {
+  if (!enabled_) return;
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return;
+  const uint64_t end = uint64_t(st.st_size);
+  if (end > writeback_started_) {
+    ::sync_file_range(fd_, off_t(writeback_started_), off_t(end - writeback_started_), SYNC_FILE_RANGE_WRITE);
+    writeback_started_ = end;
+  }
+  if (end <= lag_bytes_ || end - lag_bytes_ <= dropped_) return;
+  const uint64_t upto = end - lag_bytes_;
+  // Pages behind the lag are written out (waiting for any still in flight), then dropped.
+  ::sync_file_range(fd_, 0, off_t(upto),
+                    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+  ::posix_fadvise(fd_, 0, off_t(upto), POSIX_FADV_DONTNEED);
+  dropped_ = upto;
+}
+
+void DropBehind::after_read(uint64_t offset, uint64_t bytes) const {
+  if (enabled_) ::posix_fadvise(fd_, off_t(offset), off_t(bytes), POSIX_FADV_DONTNEED);
+}
+
+}  // namespace apical
