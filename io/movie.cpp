@@ -26,6 +26,13 @@ void PageSource::read_pages(int64_t first, int64_t stride, int count, float* out
   for (int i = 0; i < count; ++i) read_page(first + i * stride, out + i * frame);
 }
 
+bool Movie::stores_integers() const {
+  const std::string d = dtype();
+  for (const char* integer : {"uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64"})
+    if (d == integer) return true;
+  return false;
+}
+
 void Movie::check_finite(const FrameStack& batch, int plane, const std::string& source) {
   const size_t n = batch.frame_size();
   for (int t = 0; t < batch.count; ++t) {

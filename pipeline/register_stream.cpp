@@ -28,7 +28,7 @@ FrameStack sample_frames(const Movie& movie, int plane, int wanted) {
   for (int i = 0; i < n; ++i) {
     int64_t t = n == 1 ? 0 : int64_t(std::llround(double(i) * double(T - 1) / double(n - 1)));
     movie.read(plane, t, 1, one);
-    Movie::check_finite(one, plane, movie.files().empty() ? "movie" : movie.files()[0]);
+    if (!movie.stores_integers()) Movie::check_finite(one, plane, movie.files().empty() ? "movie" : movie.files()[0]);
     std::copy(one.pixels.begin(), one.pixels.end(), sample.frame_data(i));
   }
   return sample;
@@ -201,7 +201,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
             auto b = pool.take();
             int count = int(std::min<int64_t>(batch, T - next));
             movie.read(plane, next, count, b->frames);
-            Movie::check_finite(b->frames, plane, source);
+            if (!movie.stores_integers()) Movie::check_finite(b->frames, plane, source);
             next += count;
             return b;
           }) &

@@ -422,13 +422,16 @@ TEST_CASE("drop-behind leaves written and read movie data out of the page cache"
     writer.after_write();
   }
   const double behind = resident(fd, 0, (chunks - 5) * chunk), recent = resident(fd, (chunks - 1) * chunk, chunk);
-  CHECK(behind < 0.05);  // more than `lag` behind the end: written back and dropped
+  // The hints are best effort (a page still in another CPU's LRU batch is skipped): without
+  // them all of it would be cached, so "most of it gone" is the property.
+  CHECK(behind < 0.5);   // more than `lag` behind the end: written back and dropped
   CHECK(recent > 0.95);  // within the lag: still cached, not waited for
-  // Reading back gives the data written, and leaves what was read uncached.
+  // Reading back gives the data written, and leaves what was read uncached (chunk 0: long
+  // written back, so its pages are clean and can go).
   std::vector<unsigned char> back(chunk);
-  REQUIRE(::pread(fd, back.data(), chunk, off_t((chunks - 1) * chunk)) == ssize_t(chunk));
+  REQUIRE(::pread(fd, back.data(), chunk, 0) == ssize_t(chunk));
   CHECK(back == data);
-  DropBehind(fd).after_read((chunks - 1) * chunk, chunk);
-  CHECK(resident(fd, (chunks - 1) * chunk, chunk) < 0.05);
+  DropBehind(fd).after_read(0, chunk);
+  CHECK(resident(fd, 0, chunk) < 0.5);
   ::close(fd);
 }
