@@ -22,8 +22,13 @@ namespace apical {
 namespace fs = std::filesystem;
 
 void PageSource::read_pages(int64_t first, int64_t stride, int count, float* out) const {
+  constexpr int ahead = 8;  // pages in flight: enough to hide the disk's latency
   size_t frame = size_t(height()) * width();
-  for (int i = 0; i < count; ++i) read_page(first + i * stride, out + i * frame);
+  for (int i = 0; i < std::min(count, ahead); ++i) prefetch_page(first + i * stride);
+  for (int i = 0; i < count; ++i) {
+    if (i + ahead < count) prefetch_page(first + (i + ahead) * stride);
+    read_page(first + i * stride, out + i * frame);
+  }
 }
 
 bool Movie::stores_integers() const {
@@ -116,9 +121,13 @@ class TiffPages : public PageSource {
   int width() const override { return readers_[0]->width(); }
   std::string dtype() const override { return sample_type_name(readers_[0]->sample_type()); }
   void read_page(int64_t index, float* out) const override {
-    auto it = std::upper_bound(starts_.begin(), starts_.end(), index);
-    size_t file = size_t(it - starts_.begin()) - 1;
+    const size_t file = file_of(index);
     readers_[file]->read_page(index - starts_[file], out);
+  }
+  void prefetch_page(int64_t index) const override {
+    if (index < 0 || index >= total_) return;
+    const size_t file = file_of(index);
+    readers_[file]->prefetch_page(index - starts_[file]);
   }
   std::vector<std::string> files() const override {
     std::vector<std::string> out;
@@ -136,6 +145,9 @@ class TiffPages : public PageSource {
   }
 
  private:
+  size_t file_of(int64_t index) const {
+    return size_t(std::upper_bound(starts_.begin(), starts_.end(), index) - starts_.begin()) - 1;
+  }
   std::vector<std::unique_ptr<TiffReader>> readers_;
   std::vector<int64_t> starts_;
   int64_t total_ = 0;

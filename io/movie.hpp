@@ -57,6 +57,8 @@ class PageSource {
   virtual void read_page(int64_t index, float* out) const = 0;
   // Reads `count` pages starting at `first`, `stride` apart; default loops read_page.
   virtual void read_pages(int64_t first, int64_t stride, int count, float* out) const;
+  // Starts reading a page in the background; read_pages prefetches a few pages ahead.
+  virtual void prefetch_page(int64_t) const {}
   virtual std::vector<std::string> files() const = 0;
   // Acquisition facts found in the files themselves (ScanImage headers).
   virtual Acquisition metadata() const { return {}; }

@@ -41,4 +41,12 @@ void DropBehind::after_read(uint64_t offset, uint64_t bytes) const {
   if (enabled_) ::posix_fadvise(fd_, off_t(offset), off_t(bytes), POSIX_FADV_DONTNEED);
 }
 
+void DropBehind::disable_readahead() const {
+  if (enabled_) ::posix_fadvise(fd_, 0, 0, POSIX_FADV_RANDOM);
+}
+
+void DropBehind::prefetch(uint64_t offset, uint64_t bytes) const {
+  if (enabled_) ::posix_fadvise(fd_, off_t(offset), off_t(bytes), POSIX_FADV_WILLNEED);
+}
+
 }  // namespace apical

@@ -26,6 +26,12 @@ class DropBehind {
   void after_read(uint64_t offset, uint64_t bytes) const;
   // After reads anywhere in the file (e.g. through HDF5): drops all its clean pages.
   void after_read_anywhere() const { after_read(0, 0); }
+  // For readers that know what they will read next: turns the kernel's sequential readahead
+  // off (in a movie of interleaved planes it would read, and cache, the other planes'
+  // pages too) ...
+  void disable_readahead() const;
+  // ... and asks for exactly [offset, offset + bytes) to be read in the background instead.
+  void prefetch(uint64_t offset, uint64_t bytes) const;
 
  private:
   int fd_ = -1;

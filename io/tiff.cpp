@@ -135,6 +135,7 @@ TiffReader::TiffReader(const std::string& path) : path_(path) {
   if (S_ISDIR(st.st_mode)) throw file_error(path, "is a folder, not a TIFF file");
   file_size_ = uint64_t(st.st_size);
   if (file_size_ == 0) throw file_error(path, "is empty (0 bytes)");
+  DropBehind(fd).disable_readahead();  // pages are read in plane order: see prefetch_page
   parse();
 }
 
@@ -344,6 +345,12 @@ void convert_samples(const unsigned char* src, size_t n, bool swap, float* out) 
 }
 
 }  // namespace
+
+void TiffReader::prefetch_page(int64_t index) const {
+  if (index < 0 || index >= pages()) return;
+  const DropBehind hints(fd_.get());
+  for (const Strip& strip : pages_[size_t(index)].strips) hints.prefetch(strip.offset, strip.bytes);
+}
 
 void TiffReader::read_page(int64_t index, float* out) const {
   if (index < 0 || index >= pages())

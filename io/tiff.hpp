@@ -50,6 +50,8 @@ class TiffReader {
 
   // Reads page `index` converted to float32 into out[height*width]. Thread-safe (pread).
   void read_page(int64_t index, float* out) const;
+  // Starts reading page `index` in the background (the kernel's own readahead is off).
+  void prefetch_page(int64_t index) const;
 
  private:
   struct Strip {

@@ -69,24 +69,47 @@ hid_t h5_type_of(const std::string& dtype) {
   return H5T_NATIVE_FLOAT;
 }
 
-// One pass over a registered batch (parallel over rows): adds every frame into `sum`
+// Runs body(y0, y1) over bands of rows in parallel. A band of each frame is one contiguous
+// stretch of memory, which the hardware prefetches; single rows a frame apart are not.
+template <typename Body> void for_row_bands(int height, const Body& body) {
+  constexpr int band = 16;
+  oneapi::tbb::parallel_for(0, (height + band - 1) / band,
+                            [&](int b) { body(b * band, std::min(height, (b + 1) * band)); });
+}
+
+// One pass over a registered batch (parallel over row bands): adds every frame into `sum`
 // (CV_64F) and the running `max` (CV_32F), and rounds it into `stored` when the movie is
 // stored as integers. Each pixel sums its frames in order, so any thread count gives the
 // same result.
 template <typename T> void finish_batch(const FrameStack& batch, cv::Mat& sum, cv::Mat& max, std::vector<T>* stored) {
-  const int W = batch.width;
+  const size_t W = size_t(batch.width);
   if (stored) stored->resize(batch.pixels.size());
-  oneapi::tbb::parallel_for(0, batch.height, [&](int y) {
-    double* s = sum.ptr<double>(y);
-    float* m = max.ptr<float>(y);
-    for (int t = 0; t < batch.count; ++t) {
-      const size_t at = size_t(t) * batch.frame_size() + size_t(y) * W;
-      const float* row = batch.pixels.data() + at;
-      for (int x = 0; x < W; ++x) s[x] += row[x];
-      for (int x = 0; x < W; ++x) m[x] = std::max(m[x], row[x]);
-      if constexpr (!std::is_same_v<T, float>)
-        if (stored) round_clip(row, size_t(W), stored->data() + at);
-    }
+  for_row_bands(batch.height, [&](int y0, int y1) {
+    for (int t = 0; t < batch.count; ++t)
+      for (int y = y0; y < y1; ++y) {
+        const size_t at = size_t(t) * batch.frame_size() + size_t(y) * W;
+        const float* row = batch.pixels.data() + at;
+        double* s = sum.ptr<double>(y);
+        float* m = max.ptr<float>(y);
+        for (size_t x = 0; x < W; ++x) s[x] += row[x];
+        for (size_t x = 0; x < W; ++x) m[x] = std::max(m[x], row[x]);
+        if constexpr (!std::is_same_v<T, float>)
+          if (stored) round_clip(row, W, stored->data() + at);
+      }
+  });
+}
+
+// Adds every frame of the batch into `sum` (CV_64F), parallel over row bands; each pixel
+// still sums its frames in order, so the result is the same at any thread count.
+void accumulate_batch(const FrameStack& batch, cv::Mat& sum) {
+  const size_t W = size_t(batch.width);
+  for_row_bands(batch.height, [&](int y0, int y1) {
+    for (int t = 0; t < batch.count; ++t)
+      for (int y = y0; y < y1; ++y) {
+        const float* row = batch.frame_data(t) + size_t(y) * W;
+        double* s = sum.ptr<double>(y);
+        for (size_t x = 0; x < W; ++x) s[x] += row[x];
+      }
   });
 }
 
@@ -94,19 +117,6 @@ void write_image(h5::Group& g, const std::string& name, const cv::Mat& image) {
   cv::Mat m = image.isContinuous() ? image : image.clone();
   g.write(name, std::vector<float>(m.ptr<float>(), m.ptr<float>() + m.total()),
           {uint64_t(m.rows), uint64_t(m.cols)});
-}
-
-// Adds every frame of the batch into `sum` (CV_64F), parallel over rows; each pixel still
-// sums its frames in order, so the result is the same at any thread count.
-void accumulate_batch(const FrameStack& batch, cv::Mat& sum) {
-  const int W = batch.width;
-  oneapi::tbb::parallel_for(0, batch.height, [&](int y) {
-    double* s = sum.ptr<double>(y);
-    for (int t = 0; t < batch.count; ++t) {
-      const float* row = batch.frame_data(t) + size_t(y) * W;
-      for (int x = 0; x < W; ++x) s[x] += row[x];
-    }
-  });
 }
 
 struct Batch {
