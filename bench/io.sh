@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reading a 512x512x2000 int16 movie as TIFF and as HDF5 through apical's readers, against
-# `cat` of the same bytes in the same run (all from the page cache after the first pass).
+# `cat` of the same bytes in the same run. apical's readers drop the pages they have read
+# (io/page_cache.hpp), so they read from disk; `cat` reads whatever the page cache holds.
 # Usage: bench/io.sh [BUILD_DIR] [FRAMES]
 set -euo pipefail
 build=${1:-build}
