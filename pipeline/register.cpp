@@ -413,7 +413,7 @@ cv::Mat compute_reference(const FrameStack& sample, const RegisterParams& params
   std::vector<int> kept = seeds;
   cv::Mat reference;
   int it = 0;
-  if (iterations >= 2 && sample.height >= 64 && sample.width >= 64) {
+  if (iterations >= 2 && sample.height >= 128 && sample.width >= 128) {
     // The passes before the last only rank frames and find their rough shifts: on 2x2-binned
     // frames they cost a quarter. The last pass works at full resolution.
     const FrameStack small = binned_2x2(sample);

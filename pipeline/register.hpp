@@ -47,7 +47,8 @@ struct RegisterParams {
 // `sample` (seeded by the frames most correlated with each other, then `reference_iterations`
 // passes of: register every sample frame to the current reference, keep the best-correlated
 // fraction, growing from 1/(2n) to 1/2, average them, re-centre on their mean shift). On
-// frames of 64x64 px and more, all passes but the last run on 2x2-binned frames.
+// frames of 128x128 px and more, all passes but the last run on 2x2-binned frames (small
+// frames are cheap, and binned they would leave too little to correlate).
 // Correct the bidirectional offset of `sample` before calling this.
 cv::Mat compute_reference(const FrameStack& sample, const RegisterParams& params);
 
