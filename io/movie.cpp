@@ -366,11 +366,16 @@ class InterleavedMovie : public Movie {
       throw InputError("read outside the movie: plane " + std::to_string(plane) + " frames " +
                        std::to_string(first) + ".." + std::to_string(first + count));
     out.reshape(first, count, height(), width());
-    int64_t first_page = first * volume_pages_ + int64_t(plane) * acquisition_.channels + channel_;
-    pages_->read_pages(first_page, volume_pages_, count, out.pixels.data());
+    pages_->read_pages(page_of(plane, first), volume_pages_, count, out.pixels.data());
+  }
+  void prefetch(int plane, int64_t frame) const override {
+    if (plane >= 0 && plane < planes() && frame >= 0 && frame < frames_) pages_->prefetch_page(page_of(plane, frame));
   }
 
  private:
+  int64_t page_of(int plane, int64_t frame) const {
+    return frame * volume_pages_ + int64_t(plane) * acquisition_.channels + channel_;
+  }
   std::unique_ptr<PageSource> pages_;
   Acquisition acquisition_;
   int channel_;

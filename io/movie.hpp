@@ -77,6 +77,8 @@ class Movie {
   virtual std::vector<std::string> files() const = 0;
   // Frames [first, first+count) of `plane` into out (resized to count frames).
   virtual void read(int plane, int64_t first, int count, FrameStack& out) const = 0;
+  // Starts reading one frame in the background (for reads out of order, e.g. a sample).
+  virtual void prefetch(int /*plane*/, int64_t /*frame*/) const {}
   // Any NaN/Inf in a batch is bad input: names the frame. Called by stages on each batch
   // unless the movie stores integers (which cannot be NaN/Inf).
   static void check_finite(const FrameStack& batch, int plane, const std::string& source);

@@ -25,8 +25,12 @@ FrameStack sample_frames(const Movie& movie, int plane, int wanted) {
   int n = int(std::min<int64_t>(std::max(wanted, 1), T));
   FrameStack sample(0, n, movie.height(), movie.width());
   FrameStack one;
+  auto frame_at = [&](int i) { return n == 1 ? 0 : int64_t(std::llround(double(i) * double(T - 1) / double(n - 1))); };
+  constexpr int ahead = 16;  // frames far apart: each is its own disk read, so keep several in flight
+  for (int i = 0; i < std::min(n, ahead); ++i) movie.prefetch(plane, frame_at(i));
   for (int i = 0; i < n; ++i) {
-    int64_t t = n == 1 ? 0 : int64_t(std::llround(double(i) * double(T - 1) / double(n - 1)));
+    if (i + ahead < n) movie.prefetch(plane, frame_at(i + ahead));
+    const int64_t t = frame_at(i);
     movie.read(plane, t, 1, one);
     if (!movie.stores_integers()) Movie::check_finite(one, plane, movie.files().empty() ? "movie" : movie.files()[0]);
     std::copy(one.pixels.begin(), one.pixels.end(), sample.frame_data(i));
