@@ -215,10 +215,10 @@ class Hdf5Pages : public PageSource {
     std::vector<uint64_t> offset(3, 0), box = dims_;
     offset[size_t(order_.t)] = uint64_t(first);
     box[size_t(order_.t)] = uint64_t(count);
-    const DropBehind drop_behind(ds.file_descriptor());
+    // No drop-behind here: a user's HDF5 may be chunked across time or stored in another
+    // axis order, so a batch of frames can share chunks with the next; the cache keeps those.
     if (order_.t == 0) {
       ds.read_box<float>(offset, box, out);
-      drop_behind.after_read_anywhere();
       if (order_.y == 2) {  // "txy": transpose each frame
         std::vector<float> copy(out, out + size_t(count) * height() * width());
         reorder_to_tyx(copy, box, order_, count, height(), width(), out);
@@ -227,7 +227,6 @@ class Hdf5Pages : public PageSource {
     }
     std::vector<float> buffer(size_t(count) * height() * width());
     ds.read_box<float>(offset, box, buffer.data());
-    drop_behind.after_read_anywhere();
     reorder_to_tyx(buffer, box, order_, count, height(), width(), out);
   }
   std::vector<std::string> files() const override { return {path_}; }

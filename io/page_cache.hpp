@@ -6,6 +6,7 @@
 // drop-behind; an uncached one read at ~550 MB/s and ~3 GB/s (bench/page_cache.sh).
 // Set APICAL_PAGE_CACHE=keep in the environment to leave the page cache alone.
 #include <cstdint>
+#include <string>
 
 namespace apical {
 
@@ -16,11 +17,13 @@ bool drop_behind_enabled();
 // change what is read or written, and failures (e.g. a filesystem without them) are ignored.
 class DropBehind {
  public:
-  // lag_bytes: written data younger than this stays cached (and is not waited for), so a
-  // slow disk only throttles a writer that is that far ahead of it.
-  explicit DropBehind(int fd, uint64_t lag_bytes = uint64_t(64) << 20);
+  // path: named in the error when a writeback fails. lag_bytes: written data younger than
+  // this stays cached (and is not waited for), so a slow disk only throttles a writer that
+  // is that far ahead of it.
+  explicit DropBehind(int fd, std::string path = {}, uint64_t lag_bytes = uint64_t(64) << 20);
   // After writes at the end of the file: starts writeback of what is new since the last call
   // and drops what lies more than lag_bytes behind the end (after its writeback finishes).
+  // InputError naming the file when the writeback fails (EIO, ENOSPC, ...).
   void after_write();
   // After reading bytes [offset, offset + bytes): drops those pages.
   void after_read(uint64_t offset, uint64_t bytes) const;
@@ -34,7 +37,9 @@ class DropBehind {
   void prefetch(uint64_t offset, uint64_t bytes) const;
 
  private:
+  void write_back(uint64_t offset, uint64_t bytes, unsigned flags) const;
   int fd_ = -1;
+  std::string path_;
   uint64_t lag_bytes_ = 0;
   uint64_t writeback_started_ = 0;  // bytes [0, this) have had writeback started
   uint64_t dropped_ = 0;            // bytes [0, this) have been written back and dropped

@@ -15,6 +15,7 @@
 namespace apical {
 
 template <typename T> void round_clip(const float* in, size_t n, T* out) {
+  static_assert(sizeof(T) <= 4, "64-bit limits are not exact in double: clamping would be wrong");
   if constexpr (std::is_floating_point_v<T>) {
     std::copy(in, in + n, out);
     return;

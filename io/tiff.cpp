@@ -389,7 +389,7 @@ TiffWriter::TiffWriter(const std::string& path, int height, int width, SampleTyp
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw file_error(path, std::string("cannot create: ") + std::strerror(errno));
   fd_ = FileDescriptor(fd);
-  drop_behind_ = DropBehind(fd);
+  drop_behind_ = DropBehind(fd, path);
   unsigned char header[16] = {'I', 'I'};
   if (big_tiff_) {
     uint16_t magic = 43, offset_size = 8, zero = 0;

@@ -418,7 +418,7 @@ cv::Mat compute_reference(const FrameStack& sample, const RegisterParams& params
     // frames they cost a quarter. The last pass works at full resolution.
     const FrameStack small = binned_2x2(sample);
     RegisterParams coarse = params;
-    coarse.max_shift_px = std::max(1, (params.max_shift_px + 1) / 2);
+    coarse.max_shift_px = std::max(1, params.max_shift_px / 2);  // x2 stays within the bound
     cv::Mat small_reference = mean_of(small, seeds, nullptr);
     for (; it < iterations - 1; ++it) {
       rank_against(small, small_reference, coarse, keep(it), shifts, kept);

@@ -195,7 +195,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   acc.correlation.assign(size_t(T), 0.0f);
   if (blocks) acc.block_shifts.assign(size_t(T), {});
 
-  DropBehind drop_behind(movie_ds.file_descriptor());
+  DropBehind drop_behind(movie_ds.file_descriptor(), group.file());
   const int batch = std::max(1, options.batch_size);
   int64_t next = 0;
   BatchPool pool;
