@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reading a 512x512x2000 int16 movie as TIFF and as HDF5 through apical's readers, against
-# `cat` of the same bytes in the same run. apical's readers drop the pages they have read
-# (io/page_cache.hpp), so they read from disk; `cat` reads whatever the page cache holds.
+# `cat` of the same bytes in the same run. apical's TIFF reader drops the pages it has read
+# (io/page_cache.hpp), so it reads from disk; the HDF5 reader (users' files, any chunking)
+# leaves the page cache alone; `cat` reads whatever the page cache holds.
 # Usage: bench/io.sh [BUILD_DIR] [FRAMES]
 set -euo pipefail
 build=${1:-build}
