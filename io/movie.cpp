@@ -23,19 +23,17 @@ namespace fs = std::filesystem;
 
 void PageSource::read_pages(int64_t first, int64_t stride, int count, float* out) const {
   constexpr int ahead = 8;  // pages in flight: enough to hide the disk's latency
-  size_t frame = size_t(height()) * width();
-  for (int i = 0; i < std::min(count, ahead); ++i) prefetch_page(first + i * stride);
-  for (int i = 0; i < count; ++i) {
-    if (i + ahead < count) prefetch_page(first + (i + ahead) * stride);
-    read_page(first + i * stride, out + i * frame);
-  }
+  const size_t frame = size_t(height()) * width();
+  read_ahead(
+      count, ahead, [&](int i) { prefetch_page(first + i * stride); },
+      [&](int i) { read_page(first + i * stride, out + size_t(i) * frame); });
 }
 
-bool Movie::stores_integers() const {
+void Movie::require_finite(const FrameStack& batch, int plane, const std::string& source) const {
   const std::string d = dtype();
   for (const char* integer : {"uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64"})
-    if (d == integer) return true;
-  return false;
+    if (d == integer) return;
+  check_finite(batch, plane, source);
 }
 
 void Movie::check_finite(const FrameStack& batch, int plane, const std::string& source) {

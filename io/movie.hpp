@@ -79,10 +79,11 @@ class Movie {
   virtual void read(int plane, int64_t first, int count, FrameStack& out) const = 0;
   // Starts reading one frame in the background (for reads out of order, e.g. a sample).
   virtual void prefetch(int /*plane*/, int64_t /*frame*/) const {}
-  // Any NaN/Inf in a batch is bad input: names the frame. Called by stages on each batch
-  // unless the movie stores integers (which cannot be NaN/Inf).
+  // Any NaN/Inf in a batch is bad input: names the frame.
   static void check_finite(const FrameStack& batch, int plane, const std::string& source);
-  bool stores_integers() const;
+  // check_finite for a batch read from this movie; stages call it on each batch. Movies that
+  // store integers cannot hold NaN/Inf and skip the scan.
+  void require_finite(const FrameStack& batch, int plane, const std::string& source) const;
 };
 
 // Opens raw input per spec (TIFF files/folder/glob, HDF5 dataset, raw binary), applying

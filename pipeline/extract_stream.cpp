@@ -113,7 +113,7 @@ void stream_fluorescence(const Movie& movie, const std::vector<TraceExtractor>& 
               std::lock_guard<std::mutex> lock(h5_mutex);
               movie.read(b->plane, next_frame, count, b->frames);
             }
-            if (!movie.stores_integers()) Movie::check_finite(b->frames, b->plane, source);
+            movie.require_finite(b->frames, b->plane, source);
             b->first_frame = next_frame;
             // Time-major over planes: frames t..t+piece of every plane before the next piece.
             if (++next_plane == active.size()) next_plane = 0, next_frame += count;

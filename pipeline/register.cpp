@@ -410,7 +410,7 @@ cv::Mat compute_reference(const FrameStack& sample, const RegisterParams& params
     return std::clamp(int(std::lround(double(n) * (it + 1) / (2.0 * iterations))), std::min(n, 2), n);
   };
   std::vector<Shift> shifts;
-  std::vector<int> kept = seeds;
+  std::vector<int> kept;
   cv::Mat reference;
   int it = 0;
   if (iterations >= 2 && sample.height >= 128 && sample.width >= 128) {

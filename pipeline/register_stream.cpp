@@ -27,14 +27,13 @@ FrameStack sample_frames(const Movie& movie, int plane, int wanted) {
   FrameStack one;
   auto frame_at = [&](int i) { return n == 1 ? 0 : int64_t(std::llround(double(i) * double(T - 1) / double(n - 1))); };
   constexpr int ahead = 16;  // frames far apart: each is its own disk read, so keep several in flight
-  for (int i = 0; i < std::min(n, ahead); ++i) movie.prefetch(plane, frame_at(i));
-  for (int i = 0; i < n; ++i) {
-    if (i + ahead < n) movie.prefetch(plane, frame_at(i + ahead));
-    const int64_t t = frame_at(i);
-    movie.read(plane, t, 1, one);
-    if (!movie.stores_integers()) Movie::check_finite(one, plane, movie.files().empty() ? "movie" : movie.files()[0]);
-    std::copy(one.pixels.begin(), one.pixels.end(), sample.frame_data(i));
-  }
+  read_ahead(
+      n, ahead, [&](int i) { movie.prefetch(plane, frame_at(i)); },
+      [&](int i) {
+        movie.read(plane, frame_at(i), 1, one);
+        movie.require_finite(one, plane, movie.files().empty() ? "movie" : movie.files()[0]);
+        std::copy(one.pixels.begin(), one.pixels.end(), sample.frame_data(i));
+      });
   return sample;
 }
 
@@ -215,7 +214,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
             auto b = pool.take();
             int count = int(std::min<int64_t>(batch, T - next));
             movie.read(plane, next, count, b->frames);
-            if (!movie.stores_integers()) Movie::check_finite(b->frames, plane, source);
+            movie.require_finite(b->frames, plane, source);
             next += count;
             return b;
           }) &

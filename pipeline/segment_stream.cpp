@@ -47,7 +47,7 @@ void stream_plane(const Movie& movie, int plane, int batch_size, Consume consume
             }
             const int count = int(std::min<int64_t>(batch_size, T - next));
             movie.read(plane, next, count, *b);
-            if (!movie.stores_integers()) Movie::check_finite(*b, plane, source);
+            movie.require_finite(*b, plane, source);
             next += count;
             return b;
           }) &
