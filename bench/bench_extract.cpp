@@ -66,7 +66,10 @@ int main(int argc, char** argv) {
   evict_from_page_cache(movie);
   {
     RoiFile r;
-    r.planes.push_back(RoiPlane{"soma", bench::random_disc_masks(size, rois, 1), {}});
+    RoiPlane plane;
+    plane.role = "soma";
+    plane.masks = bench::random_disc_masks(size, rois, 1);
+    r.planes.push_back(std::move(plane));
     h5::File f = h5::File::create(roi_path);
     h5::Group root = f.root();
     write_rois(root, r);

@@ -9,6 +9,8 @@
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
 #include "pipeline/evaluate.hpp"
+#include "pipeline/evaluate_manual.hpp"
+#include "pipeline/plot.hpp"
 
 namespace apical::cli {
 
@@ -16,7 +18,9 @@ namespace fs = std::filesystem;
 
 Usage evaluate_usage() {
   Usage u;
-  u.synopsis = "apical evaluate [options] SESSION [--truth TRUTH.h5] [-o scores.csv]";
+  u.synopsis =
+      "apical evaluate [options] SESSION [--truth TRUTH.h5] [-o scores.csv]\n"
+      "       apical evaluate --manual LABELS [--plane K] SESSION|rois.h5 [-o scores.csv]";
   u.description =
       "Compares every stage output present in SESSION/apical/ with the ground truth written by\n"
       "apical simulate (default SESSION.truth.h5 beside the folder) and prints the scores:\n"
@@ -25,11 +29,22 @@ Usage evaluate_usage() {
       "  segment:  per plane and kind precision/recall/F1 at IoU >= 0.5; pairing accuracy, wrong pairs.\n"
       "  extract:  median dF/F correlation with the truth per plane and kind; event F1; neuropil error.\n"
       "  regress:  role assignment; sign accuracy and rank correlation of reward/d_error coefficients.\n"
-      "Scores go to stdout as 'stage plane metric value' lines, and to a CSV with -o.";
+      "Scores go to stdout as 'stage plane metric value' lines, and to a CSV with -o.\n"
+      "With --manual it scores one plane's accepted ROIs against hand-drawn ones instead:\n"
+      "neurofinder JSON regions, or an integer label image (TIFF, or HDF5 with --manual-dataset;\n"
+      "0 = background). Precision, recall and F1 by centroid distance <= 5 px and by IoU >= 0.5,\n"
+      "each with optimal one-to-one matching, and an overlay PNG of found against manual ROIs.";
   u.options.add_options()
       ("input", po::value<std::vector<std::string>>()->required(), "SESSION folder")
       ("truth", po::value<std::string>()->default_value(""), "truth file (default SESSION.truth.h5)")
-      ("output,o", po::value<std::string>()->default_value(""), "also write the scores as CSV here");
+      ("output,o", po::value<std::string>()->default_value(""), "also write the scores as CSV here")
+      ("manual", po::value<std::string>()->default_value(""),
+       "manual ROI labels (.json neurofinder regions, .tif or .h5 label image) to score against")
+      ("manual-dataset", po::value<std::string>()->default_value(""),
+       "HDF5 label image: dataset path (default: the only 2-D dataset)")
+      ("plane", po::value<int>()->default_value(-1), "with --manual: the plane scored (default: the first soma plane)")
+      ("overlay", po::value<std::string>()->default_value(""),
+       "with --manual: overlay PNG (default qc/manual.png beside rois.h5; 'none' to skip)");
   u.positional.add("input", 1);
   return u;
 }
@@ -44,9 +59,50 @@ struct ScoreTable {
   void add(const std::vector<ScoreRow>& more) { rows.insert(rows.end(), more.begin(), more.end()); }
 };
 
+void write_scores_csv(const std::string& csv, const std::vector<ScoreRow>& rows, bool force) {
+  AtomicOutput out(csv, force);
+  {
+    std::ofstream f(out.temp_path());
+    f << "stage,subject,metric,value\n" << std::setprecision(8);
+    for (const auto& [stage, subject, metric, value] : rows) f << stage << "," << subject << "," << metric << "," << value << "\n";
+    if (!f) throw file_error(csv, "cannot write");
+  }
+  out.commit();
+}
+
+void print_scores(const Invocation& inv, const std::vector<ScoreRow>& rows) {
+  if (inv.quiet) return;
+  for (const auto& [stage, subject, metric, value] : rows)
+    std::cout << std::left << std::setw(10) << stage << std::setw(18) << subject << std::setw(28) << metric
+              << std::setprecision(4) << value << "\n";
+}
+
+int evaluate_manual_run(const Invocation& inv, const std::string& labels_path) {
+  Stopwatch clock;
+  const fs::path input = inv.get<std::vector<std::string>>("input").at(0);
+  const std::string rois_path = fs::is_directory(input) ? (input / "apical" / "rois.h5").string() : input.string();
+  if (!fs::exists(rois_path)) throw file_error(rois_path, "not found (run apical segment first)");
+  const ManualEvaluation e = evaluate_against_manual(rois_path, labels_path, inv.get<int>("plane"),
+                                                     inv.get<std::string>("manual-dataset"));
+  print_scores(inv, e.rows);
+  std::string overlay = inv.get<std::string>("overlay");
+  if (overlay.empty()) overlay = (fs::path(rois_path).parent_path() / "qc" / "manual.png").string();
+  if (overlay != "none") plot::write_png(overlay, e.overlay);
+  if (const std::string csv = inv.get<std::string>("output"); !csv.empty()) write_scores_csv(csv, e.rows, inv.force);
+  std::ostringstream what;
+  what << std::fixed << std::setprecision(3) << "plane " << e.plane << ": " << e.scores.centroid.found << " ROIs against "
+       << e.scores.centroid.labelled << " manual (" << e.format << "); centroid P/R/F1 " << e.scores.centroid.precision
+       << "/" << e.scores.centroid.recall << "/" << e.scores.centroid.f1 << ", IoU P/R/F1 " << e.scores.iou.precision
+       << "/" << e.scores.iou.recall << "/" << e.scores.iou.f1;
+  if (overlay != "none") what << " -> " << overlay;
+  summary(inv, what.str(), clock.seconds());
+  return kOk;
+}
+
 }  // namespace
 
 int evaluate_run(const Invocation& inv) {
+  if (const std::string manual = inv.get<std::string>("manual"); !manual.empty()) return evaluate_manual_run(inv, manual);
   Stopwatch clock;
   fs::path session = inv.get<std::vector<std::string>>("input").at(0);
   while (session.has_parent_path() && session.filename().empty()) session = session.parent_path();
@@ -74,21 +130,8 @@ int evaluate_run(const Invocation& inv) {
   if (fs::exists(regress)) table.add(score_regression(truth, regress.string()));
   if (table.rows.empty()) throw file_error(session.string(), "holds no apical outputs to evaluate (run the stages first)");
 
-  for (const auto& [stage, subject, metric, value] : table.rows)
-    if (!inv.quiet) std::cout << std::left << std::setw(10) << stage << std::setw(18) << subject << std::setw(28) << metric
-              << std::setprecision(4) << value << "\n";
-  std::string csv = inv.get<std::string>("output");
-  if (!csv.empty()) {
-    AtomicOutput out(csv, inv.force);
-    {
-      std::ofstream f(out.temp_path());
-      f << "stage,subject,metric,value\n" << std::setprecision(8);
-      for (const auto& [stage, subject, metric, value] : table.rows)
-        f << stage << "," << subject << "," << metric << "," << value << "\n";
-      if (!f) throw file_error(csv, "cannot write");
-    }
-    out.commit();
-  }
+  print_scores(inv, table.rows);
+  if (const std::string csv = inv.get<std::string>("output"); !csv.empty()) write_scores_csv(csv, table.rows, inv.force);
   summary(inv, "scored " + std::to_string(table.rows.size()) + " metrics against " + truth_path, clock.seconds());
   return kOk;
 }

@@ -1,5 +1,6 @@
 // apical run SESSION: every stage for one session folder, in order, each skipping its work
 // when its output is current (same parameters and inputs, per the output's provenance).
+#include <filesystem>
 #include <iomanip>
 #include <sstream>
 
@@ -16,7 +17,9 @@ Usage run_usage() {
       "Makefile.analysis does per session). Each stage reads its options from the session's\n"
       "apical.ini ([register], [segment], ... sections) and skips its work when its output is up\n"
       "to date: same parameters and same inputs as recorded in the output's provenance. Each stage\n"
-      "prints its own one-line summary; outputs land in SESSION/apical/.";
+      "prints its own one-line summary; outputs land in SESSION/apical/. A session without a BCI\n"
+      "log (no bci/ folder: imaging only) runs register, segment, extract and qc, and says once\n"
+      "that regress and figures were skipped.";
   u.options.add_options()
       ("input", po::value<std::vector<std::string>>()->required(), "SESSION folder")
       ("from", po::value<std::string>()->default_value("register"), "first stage to run")
@@ -69,10 +72,19 @@ int run_run(const Invocation& inv) {
   if (first == kStages.end() || last == kStages.end() || first > last)
     throw InputError("--from/--to must name stages in order: register segment extract regress figures qc");
   std::vector<std::string> shared = shared_arguments(inv);
+  // regress and figures analyse the BCI task: imaging-only sessions stop before them.
+  const bool imaging_only = !std::filesystem::exists(*inv.session / "bci");
+  bool told = false;
   int stages = 0;
-  for (auto stage = first; stage <= last; ++stage, ++stages) {
+  for (auto stage = first; stage <= last; ++stage) {
+    if (imaging_only && (*stage == "regress" || *stage == "figures")) {
+      if (!told) note(inv, "no bci/ folder in " + inv.session->string() + ": an imaging-only session; regress and figures skipped");
+      told = true;
+      continue;
+    }
     int code = run_stage(*stage, inv.session->string(), shared);
     if (code != kOk) return code;
+    ++stages;
   }
   summary(inv, std::to_string(stages) + " stages on " + inv.session->string(), clock.seconds());
   return kOk;

@@ -36,7 +36,9 @@ Usage segment_usage() {
        "comma list of plane roles, soma|dendrite (default: the roles in registered.h5; unknown -> soma)")
       ("temporal-bin", po::value<int>()->default_value(0),
        "frames per bin for summary images and traces (0: frame rate / 3 Hz, 10 if unknown)")
-      ("soma-diameter", po::value<float>()->default_value(14.0f), "typical soma diameter, px")
+      ("soma-diameter", po::value<std::string>()->default_value("auto"),
+       "typical soma diameter: 'auto' (estimated from the summary images), px (e.g. 9 or 9px), or um with the "
+       "pixel size from the movie's metadata or apical.ini (e.g. 12um)")
       ("dendrite-length", po::value<float>()->default_value(12.0f), "longest single dendrite segment, px")
       ("soma-threshold", po::value<float>()->default_value(4.0f),
        "soma seeds: robust z-score of the blob-filtered correlation image, at least this")
@@ -78,7 +80,7 @@ SegmentOptions segment_options(const Invocation& inv) {
   if (inv.options.count("roles")) o.roles = split_roles(inv.get<std::string>("roles"));
   o.temporal_bin = inv.get<int>("temporal-bin");
   if (o.temporal_bin < 0) throw InputError("--temporal-bin must be >= 0");
-  o.soma.soma_diameter_px = o.dendrite.soma_diameter_px = inv.get<float>("soma-diameter");
+  set_soma_diameter(o, inv.get<std::string>("soma-diameter"));
   o.soma.dendrite_max_length_px = o.dendrite.dendrite_max_length_px = inv.get<float>("dendrite-length");
   o.soma.threshold = inv.get<float>("soma-threshold");
   o.dendrite.threshold = inv.get<float>("dendrite-threshold");
@@ -142,9 +144,15 @@ int segment_run(const Invocation& inv) {
   for (const auto& p : s.planes) {
     size_t somata = 0;
     for (const Roi& r : p.rois) somata += r.kind == kSoma;
-    rois += p.rois.size();
-    what << "; plane " << p.plane << " (" << p.role << "): " << somata << " soma, " << p.rois.size() - somata
-         << " dendrite ROIs";
+    size_t accepted = 0;
+    for (const Roi& r : p.rois) accepted += r.accepted();
+    rois += accepted;
+    what << "; plane " << p.plane << " (" << p.role << "): ";
+    if (p.role == "soma")
+      what << "soma diameter " << std::fixed << std::setprecision(1) << p.soma_diameter_px << " px (" << p.diameter_method
+           << "), ";
+    what << somata << " soma, " << p.rois.size() - somata << " dendrite ROIs";
+    if (accepted < p.rois.size()) what << " (" << accepted << " accepted, " << p.rois.size() - accepted << " rejected)";
   }
   what << "; " << s.pairs.size() << " " << s.pairing << " pairs (" << std::fixed << std::setprecision(0)
        << double(s.frames * 2 * int64_t(s.planes.size())) / std::max(seconds, 1e-9) << " frames/s over 2 passes, "

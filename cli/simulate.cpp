@@ -51,6 +51,9 @@ Usage simulate_usage() {
       ("dendrite-event-rate", po::value<double>()->default_value(d.dendrite_event_rate_hz), "isolated dendritic events per dendrite ROI, Hz")
       ("early-hit-rate", po::value<double>()->default_value(d.early_hit_rate), "BCI threshold set for this hit rate in the first third")
       ("seed", po::value<uint64_t>()->default_value(d.seed), "random seed")
+      ("preset", po::value<std::string>()->default_value("default"),
+       "'default', or 'dense-cortex': ring somata with dark nuclei, ~230 per 512x512 px, touching; uneven "
+       "illumination and vignetting; neuropil with processes (sets --neurons/--distractors unless given)")
       ("frames-per-file", po::value<int>()->default_value(1000), "volumes per TIFF file (ScanImage splits files)");
   u.positional.add("input", 1);
   return u;
@@ -81,6 +84,10 @@ SimulationParams simulation_params(const Invocation& inv) {
   p.dendrite_event_rate_hz = inv.get<double>("dendrite-event-rate");
   p.early_hit_rate = inv.get<double>("early-hit-rate");
   p.seed = inv.get<uint64_t>("seed");
+  const int neurons = p.neurons, distractors = p.distractors;
+  apply_preset(p, inv.get<std::string>("preset"));
+  if (!inv.options["neurons"].defaulted()) p.neurons = neurons;
+  if (!inv.options["distractors"].defaulted()) p.distractors = distractors;
   validate(p);
   return p;
 }

@@ -10,6 +10,22 @@ void write_rois(h5::Group& root, const RoiFile& rois) {
     h5::Group g = root.create_group("plane" + std::to_string(k));
     g.set_attribute("role", plane.role);
     write_masks(g, plane.masks);
+    if (!plane.rejection.empty()) {
+      std::vector<uint8_t> accepted(plane.rejection.size());
+      for (size_t i = 0; i < accepted.size(); ++i) accepted[i] = plane.rejection[i] == 0;
+      g.write("accepted", accepted);
+      g.dataset("accepted").set_attribute("description", std::string("1 = accepted ROI (used by extract and regress), 0 = rejected candidate"));
+      g.write("rejection", plane.rejection);
+      g.dataset("rejection").set_attribute("labels", plane.rejection_labels);
+    }
+    if (!plane.source.empty()) {
+      g.write("source", plane.source);
+      g.dataset("source").set_attribute("labels", plane.source_labels);
+    }
+    if (plane.soma_diameter_px > 0) {
+      g.set_attribute("soma_diameter_px", plane.soma_diameter_px);
+      g.set_attribute("soma_diameter_method", plane.diameter_method);
+    }
     if (!plane.stats.empty()) {
       h5::Group stats = g.create_group("stats");
       for (const auto& [name, values] : plane.stats) stats.write(name, values);
@@ -45,6 +61,19 @@ RoiFile read_rois(const std::string& path) {
     RoiPlane plane;
     plane.role = g.string_attribute("role").value_or("");
     plane.masks = read_masks(g);
+    if (g.has("rejection")) {
+      plane.rejection = g.read<uint8_t>("rejection");
+      plane.rejection_labels = g.dataset("rejection").string_attribute("labels").value_or("");
+      if (plane.rejection.size() != plane.masks.count())
+        throw file_error(path, "/plane" + std::to_string(k) + "/rejection has " + std::to_string(plane.rejection.size()) +
+                                   " values for " + std::to_string(plane.masks.count()) + " ROIs");
+    }
+    if (g.has("source")) {
+      plane.source = g.read<uint8_t>("source");
+      plane.source_labels = g.dataset("source").string_attribute("labels").value_or("");
+    }
+    plane.soma_diameter_px = float(g.number_attribute("soma_diameter_px").value_or(0.0));
+    plane.diameter_method = g.string_attribute("soma_diameter_method").value_or("");
     if (g.has("stats")) {
       h5::Group stats = g.group("stats");
       for (const auto& name : stats.children()) plane.stats[name] = stats.read<float>(name);
@@ -70,6 +99,59 @@ RoiFile read_rois(const std::string& path) {
     }
   }
   return rois;
+}
+
+cv::Mat read_roi_image(const std::string& path, int plane, const std::string& name) {
+  h5::File file = h5::File::open_read(path);
+  const std::string group = "plane" + std::to_string(plane);
+  if (!file.root().has(group) || !file.root().group(group).has(name))
+    throw file_error(path, "has no /" + group + "/" + name);
+  const h5::Dataset d = file.root().group(group).dataset(name);
+  const h5::Dims shape = d.dims();
+  if (shape.size() != 2) throw file_error(path, "/" + group + "/" + name + " is not a 2-D image");
+  std::vector<float> values = d.read<float>();
+  cv::Mat image(static_cast<int>(shape[0]), static_cast<int>(shape[1]), CV_32F);
+  std::copy(values.begin(), values.end(), image.ptr<float>());
+  return image;
+}
+
+size_t RoiPlane::accepted_count() const {
+  size_t n = 0;
+  while (n < rejection.size() && rejection[n] == 0) ++n;
+  return rejection.empty() ? masks.count() : n;
+}
+
+RoiFile accepted_rois(const RoiFile& rois, const std::string& path) {
+  RoiFile out;
+  out.pairs = rois.pairs;
+  for (size_t k = 0; k < rois.planes.size(); ++k) {
+    const RoiPlane& plane = rois.planes[k];
+    const size_t n = plane.accepted_count();
+    for (size_t i = n; i < plane.rejection.size(); ++i)
+      if (plane.rejection[i] == 0)
+        throw file_error(path, "/plane" + std::to_string(k) + ": accepted ROI " + std::to_string(i) +
+                                   " follows a rejected candidate (accepted ROIs must come first)");
+    RoiPlane kept;
+    kept.role = plane.role;
+    kept.soma_diameter_px = plane.soma_diameter_px;
+    kept.diameter_method = plane.diameter_method;
+    kept.masks.height = plane.masks.height;
+    kept.masks.width = plane.masks.width;
+    for (size_t i = 0; i < n; ++i) kept.masks.add(plane.masks.roi_pixels(i), plane.masks.roi_weights(i), plane.masks.kind[i]);
+    for (const auto& [name, values] : plane.stats)
+      kept.stats[name] = std::vector<float>(values.begin(), values.begin() + std::ptrdiff_t(std::min(n, values.size())));
+    if (!plane.rejection.empty()) kept.rejection.assign(n, 0), kept.rejection_labels = plane.rejection_labels;
+    if (!plane.source.empty()) {
+      kept.source.assign(plane.source.begin(), plane.source.begin() + std::ptrdiff_t(std::min(n, plane.source.size())));
+      kept.source_labels = plane.source_labels;
+    }
+    out.planes.push_back(std::move(kept));
+  }
+  for (const RoiPair& p : out.pairs)
+    if (size_t(p.soma_roi) >= out.planes[size_t(p.soma_plane)].masks.count() ||
+        size_t(p.dendrite_roi) >= out.planes[size_t(p.dendrite_plane)].masks.count())
+      throw file_error(path, "pairs a rejected candidate ROI");
+  return out;
 }
 
 }  // namespace apical

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "io/h5.hpp"
 #include "io/masks.hpp"
 
@@ -15,6 +17,18 @@ struct RoiPlane {
   SparseMasks masks;
   // Per-ROI statistics, one value per ROI each (e.g. centroid_y, area, snr, quality).
   std::map<std::string, std::vector<float>> stats;
+  // Per ROI: 0 = accepted, else why the candidate was rejected (codes and labels in
+  // rejection_labels). Accepted ROIs come first. Empty = every ROI accepted (older files).
+  std::vector<uint8_t> rejection;
+  std::string rejection_labels;
+  // Per ROI: where it was found (codes and labels in source_labels); may be empty.
+  std::vector<uint8_t> source;
+  std::string source_labels;
+  // Soma planes: the soma diameter used (px) and how it was found; 0 / "" if not recorded.
+  float soma_diameter_px = 0;
+  std::string diameter_method;
+
+  size_t accepted_count() const;
 };
 
 struct RoiPair {
@@ -33,5 +47,13 @@ void write_rois(h5::Group& root, const RoiFile& rois);
 void write_pairs(h5::Group& root, const std::vector<RoiPair>& pairs);
 // Reads a rois.h5; InputError naming the file for anything missing or inconsistent.
 RoiFile read_rois(const std::string& path);
+// A summary image of rois.h5 (/plane{k}/<name>, e.g. mean_image) as CV_32F. InputError
+// naming the file when it is absent.
+cv::Mat read_roi_image(const std::string& path, int plane, const std::string& name);
+
+// The accepted ROIs only (what extract, regress and evaluate use): accepted ROIs are the
+// first ones of each plane, so indices and pairs stay valid. InputError naming `path` if
+// the file breaks that order or pairs a rejected candidate.
+RoiFile accepted_rois(const RoiFile& rois, const std::string& path);
 
 }  // namespace apical

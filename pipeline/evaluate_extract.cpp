@@ -89,7 +89,7 @@ int count_hits(const std::vector<int64_t>& detected, const std::vector<int64_t>&
 
 std::vector<ScoreRow> score_extraction(const Truth& truth, const std::string& rois_path,
                                        const std::string& traces_path) {
-  const RoiFile rois = read_rois(rois_path);
+  const RoiFile rois = accepted_rois(read_rois(rois_path), rois_path);
   h5::File file = h5::File::open_read(traces_path);
   h5::Group root = file.root();
   // Somatic event onsets per soma-plane ROI.

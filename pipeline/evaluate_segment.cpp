@@ -33,7 +33,7 @@ KindRois rois_of_kind(const SparseMasks& masks, int kind) {
 }  // namespace
 
 std::vector<ScoreRow> score_segmentation(const Truth& truth, const std::string& rois_path) {
-  const RoiFile found = read_rois(rois_path);
+  const RoiFile found = accepted_rois(read_rois(rois_path), rois_path);
   std::vector<ScoreRow> rows;
   auto add = [&](const std::string& subject, const std::string& metric, double value) {
     rows.push_back({"segment", subject, metric, value});

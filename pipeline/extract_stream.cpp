@@ -338,7 +338,7 @@ ExtractionSummary extract_traces(const std::string& registered_path, const std::
   validate(options);
   const std::vector<PlaneFacts> facts = read_plane_facts(registered_path);
   std::unique_ptr<Movie> movie = open_registered(registered_path);
-  const RoiFile rois = read_rois(rois_path);
+  const RoiFile rois = accepted_rois(read_rois(rois_path), rois_path);
   const int planes = movie->planes();
   const int64_t T = movie->frames();
   require(T > 0, registered_path + ": the registered movie has no frames");

@@ -11,6 +11,8 @@ namespace {
 const cv::Scalar kSomaColour = plot::palette(3);
 const cv::Scalar kDendriteColour = plot::palette(5);
 const cv::Scalar kLinkColour = plot::palette(4);
+// Rejected candidates: grey, thin, so accepted ROIs stand out.
+const cv::Scalar kRejectedColour(150, 150, 150);
 
 cv::Point2d centroid(const SparseMasks& masks, size_t i) {
   const auto px = masks.roi_pixels(i);
@@ -36,13 +38,17 @@ cv::Mat render_roi_overlay(const RoiFile& rois, const std::vector<cv::Mat>& mean
     const RoiPlane& plane = rois.planes[k];
     if (mean_images[k].rows != plane.masks.height || mean_images[k].cols != plane.masks.width)
       throw InputError("qc: plane " + std::to_string(k) + " mean image and masks differ in size");
+    const size_t accepted = plane.accepted_count();
     size_t somata = 0;
-    for (uint8_t kind : plane.masks.kind) somata += kind == 0;
-    const size_t dendrites = plane.masks.count() - somata;
-    const std::string title = "plane " + std::to_string(k) + ": " +
-                              (somata >= dendrites ? std::to_string(somata) + " somata" : std::to_string(dendrites) + " dendrites");
+    for (size_t i = 0; i < accepted; ++i) somata += plane.masks.kind[i] == 0;
+    const size_t dendrites = accepted - somata;
+    std::string title = "plane " + std::to_string(k) + ": " +
+                        (somata >= dendrites ? std::to_string(somata) + " somata" : std::to_string(dendrites) + " dendrites");
+    if (accepted < plane.masks.count()) title += " (grey: " + std::to_string(plane.masks.count() - accepted) + " rejected)";
     plot::ImagePanel panel = plot::image_panel(mean_images[k], title);
-    for (size_t i = 0; i < plane.masks.count(); ++i) {
+    for (size_t i = accepted; i < plane.masks.count(); ++i)
+      panel.outline(plane.masks.roi_pixels(i), plane.masks.width, kRejectedColour, 1);
+    for (size_t i = 0; i < accepted; ++i) {
       const bool soma = i >= plane.masks.kind.size() || plane.masks.kind[i] == 0;
       panel.outline(plane.masks.roi_pixels(i), plane.masks.width, soma ? kSomaColour : kDendriteColour, 1);
     }

@@ -180,7 +180,7 @@ EnsembleMatch match_ensemble(const std::vector<EnsembleRow>& ensemble, const std
 RegressInputs read_regress_inputs(const std::string& traces_path, const std::string& rois_path,
                                   const std::string& bci_folder, const RegressInputOptions& options) {
   std::vector<TracePlane> planes = read_trace_planes(traces_path);
-  const RoiFile rois = read_rois(rois_path);
+  const RoiFile rois = accepted_rois(read_rois(rois_path), rois_path);
   if (rois.planes.size() != planes.size())
     throw file_error(traces_path, "has " + str(int64_t(planes.size())) + " planes but " + rois_path + " has " +
                                       str(int64_t(rois.planes.size())));

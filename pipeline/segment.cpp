@@ -10,6 +10,7 @@
 #include <tbb/parallel_for.h>
 
 #include "io/error.hpp"
+#include "pipeline/segment_anatomy.hpp"
 #include "pipeline/segment_filters.hpp"
 
 namespace apical {
@@ -476,12 +477,90 @@ bool plausible_soma(const RoiStats& s, const SegmentParams& params) {
          s.compactness >= params.soma_min_compactness && s.eccentricity <= params.soma_max_eccentricity;
 }
 
+// Pixels owned by any ROI of `rois` (CV_8U, 1 = owned).
+cv::Mat owned_mask(const std::vector<Roi>& rois, cv::Size size) {
+  cv::Mat owned(size, CV_8U, cv::Scalar(0));
+  for (const Roi& roi : rois)
+    if (roi.accepted())
+      for (uint32_t p : roi.pixels) owned.at<uint8_t>(int(p) / size.width, int(p) % size.width) = 1;
+  return owned;
+}
+
+// Gives every free pixel (label -1) within `radius` of a centre to the nearest such centre
+// (ties: the earlier centre): touching cells split along the line midway between them.
+void claim_discs(cv::Mat& label, const std::vector<cv::Point2f>& centres, const std::vector<int>& ids, float radius) {
+  const int h = label.rows, w = label.cols, reach = int(std::ceil(radius));
+  cv::Mat distance(h, w, CV_32F, cv::Scalar(std::numeric_limits<float>::infinity()));
+  std::vector<std::pair<uint32_t, int>> claims;
+  for (size_t k = 0; k < centres.size(); ++k) {
+    const int cy = int(std::lround(centres[k].y)), cx = int(std::lround(centres[k].x));
+    for (int y = std::max(0, cy - reach); y <= std::min(h - 1, cy + reach); ++y)
+      for (int x = std::max(0, cx - reach); x <= std::min(w - 1, cx + reach); ++x) {
+        const float dist = std::hypot(float(y) - centres[k].y, float(x) - centres[k].x);
+        if (dist > radius || label.at<int>(y, x) != -1 || !(dist < distance.at<float>(y, x))) continue;
+        distance.at<float>(y, x) = dist;
+        claims.emplace_back(uint32_t(y * w + x), ids[k]);
+      }
+  }
+  // Later claims on a pixel were nearer: the last one wins.
+  for (const auto& [p, id] : claims) label.at<int>(int(p) / w, int(p) % w) = id;
+}
+
+// Pixels of each label id in 0..n-1, ascending.
+std::vector<std::vector<uint32_t>> pixels_by_label(const cv::Mat& label, size_t n) {
+  std::vector<std::vector<uint32_t>> pixels(n);
+  for (int y = 0; y < label.rows; ++y)
+    for (int x = 0; x < label.cols; ++x)
+      if (const int id = label.at<int>(y, x); id >= 0 && size_t(id) < n) pixels[size_t(id)].push_back(uint32_t(y * label.cols + x));
+  return pixels;
+}
+
+// Disc masks of radius d/2 around template peaks. Pixels of `owned` are never taken; among
+// the accepted peaks a pixel goes to the nearest centre, which keeps touching cells apart.
+// A rejected candidate's disc leaves out every accepted ROI's pixels.
+std::vector<std::vector<uint32_t>> template_discs(const std::vector<SomaCandidate>& peaks,
+                                                  const std::vector<bool>& accepted, const cv::Mat& owned,
+                                                  float diameter) {
+  cv::Mat label(owned.size(), CV_32S, cv::Scalar(-1));
+  label.setTo(cv::Scalar(-2), owned);
+  std::vector<cv::Point2f> centres;
+  std::vector<int> ids;
+  for (size_t k = 0; k < peaks.size(); ++k)
+    if (accepted[k]) centres.emplace_back(float(peaks[k].x), float(peaks[k].y)), ids.push_back(int(k));
+  claim_discs(label, centres, ids, 0.5f * diameter);
+  std::vector<std::vector<uint32_t>> discs = pixels_by_label(label, peaks.size());
+  for (size_t k = 0; k < peaks.size(); ++k) {
+    if (accepted[k]) continue;
+    cv::Mat own(label.size(), CV_32S, cv::Scalar(-2));
+    own.setTo(cv::Scalar(-1), label == -1);
+    claim_discs(own, {cv::Point2f(float(peaks[k].x), float(peaks[k].y))}, {int(k)}, 0.5f * diameter);
+    discs[k] = pixels_by_label(own, peaks.size())[k];
+  }
+  return discs;
+}
+
+// Soma plane: a correlation region holds the most active part of a cell, often only its
+// core (about half the labelled cell body on a real recording). Each region is completed
+// with the free pixels within d/2 of its centroid, so the ROI covers the soma.
+void complete_soma_discs(cv::Mat& label, const std::vector<std::vector<uint32_t>>& pixels,
+                         const std::vector<bool>& plausible, float diameter) {
+  std::vector<cv::Point2f> centres;
+  std::vector<int> ids;
+  for (size_t k = 0; k < pixels.size(); ++k) {
+    if (pixels[k].empty() || !plausible[k]) continue;
+    const RoiStats st = shape_stats(pixels[k], label.cols);
+    centres.emplace_back(st.cx, st.cy);
+    ids.push_back(int(k));
+  }
+  claim_discs(label, centres, ids, 0.5f * diameter);
+}
+
 // Soma plane: cell bodies that are bright in the mean image but did not correlate (inactive
 // cells, short recordings). Seeds are blobs of the mean image at the soma scale, normalised
 // by the local contrast so a dim field and a bright patch are judged alike; each is grown on
 // the mean image down to a fraction of its own contrast over the local background. Pixels
 // of `rois` (the correlation image's somata) are never taken, and a seed on one is skipped.
-std::vector<Roi> mean_image_somata(const cv::Mat& mean_image, const std::vector<Roi>& rois,
+std::vector<Roi> bright_mean_somata(const cv::Mat& mean_image, const std::vector<Roi>& rois,
                                    const SegmentParams& params) {
   cv::Mat m;
   mean_image.copyTo(m);
@@ -503,9 +582,7 @@ std::vector<Roi> mean_image_somata(const cv::Mat& mean_image, const std::vector<
   const int seed_radius = std::max(2, int(std::lround(0.4 * d)));
   std::vector<Seed> seeds = find_seeds(z, params.mean_threshold, seed_radius);
   const int border = std::max(0, params.border_px);
-  cv::Mat owned(m.size(), CV_8U, cv::Scalar(0));
-  for (const Roi& roi : rois)
-    for (uint32_t p : roi.pixels) owned.at<uint8_t>(int(p) / m.cols, int(p) % m.cols) = 1;
+  const cv::Mat owned = owned_mask(rois, m.size());
   std::erase_if(seeds, [&](const Seed& s) {
     return s.y < border || s.x < border || s.y >= m.rows - border || s.x >= m.cols - border ||
            owned.at<uint8_t>(s.y, s.x) != 0;
@@ -527,6 +604,7 @@ std::vector<Roi> mean_image_somata(const cv::Mat& mean_image, const std::vector<
     Roi roi;
     roi.kind = kSoma;
     roi.stats = shape_stats(pixels[k], label.cols);
+    roi.source = kFromBrightBlob;
     if (!plausible_soma(roi.stats, params)) continue;
     const float peak_excess = std::max(1e-6f, (thresholds[k] - backgrounds[k]) / params.mean_grow_fraction);
     for (uint32_t p : pixels[k]) {
@@ -541,6 +619,57 @@ std::vector<Roi> mean_image_somata(const cv::Mat& mean_image, const std::vector<
   }
   return found;
 }
+
+// Soma plane: cell bodies from the mean image by the soma template (segment_anatomy.hpp):
+// inactive cells, and short recordings whose correlation image is weak. A template peak on
+// or within ~0.8 diameters of an ROI of `rois` (found from activity) is that same cell and
+// is skipped; every other peak above template_floor is a candidate, accepted at
+// template_threshold.
+std::vector<Roi> template_somata(const cv::Mat& mean_image, const cv::Mat& correlation, const std::vector<Roi>& rois,
+                                 const SegmentParams& params) {
+  const float d = params.soma_diameter_px;
+  const cv::Mat score = soma_template_score(mean_image, correlation, d);
+  const int radius = std::max(2, int(std::lround(0.78f * d)));
+  std::vector<SomaCandidate> peaks = score_peaks(score, radius, params.template_floor, std::max(0, params.border_px));
+  const cv::Mat owned = owned_mask(rois, score.size());
+  std::erase_if(peaks, [&](const SomaCandidate& c) {
+    if (owned.at<uint8_t>(c.y, c.x)) return true;
+    for (const Roi& roi : rois)
+      if (roi.accepted() && std::hypot(roi.stats.cy - float(c.y), roi.stats.cx - float(c.x)) < float(radius)) return true;
+    return false;
+  });
+  cv::Mat m;
+  mean_image.copyTo(m);
+  cv::patchNaNs(m, 0);
+  const float noise = pixel_noise_sigma(m);
+  std::vector<bool> accepted(peaks.size());
+  std::vector<int> rejection(peaks.size(), kAccepted);
+  for (size_t k = 0; k < peaks.size(); ++k) {
+    if (peaks[k].score < params.template_threshold)
+      rejection[k] = kLowTemplateScore;
+    else if (soma_contrast_z(m, peaks[k].y, peaks[k].x, d, noise) < params.template_min_contrast_z)
+      rejection[k] = kWithinNoise;
+    accepted[k] = rejection[k] == kAccepted;
+  }
+  const std::vector<std::vector<uint32_t>> discs = template_discs(peaks, accepted, owned, d);
+  std::vector<Roi> found;
+  for (size_t k = 0; k < peaks.size(); ++k) {
+    if (discs[k].empty()) continue;
+    Roi roi;
+    roi.kind = kSoma;
+    roi.source = kFromAnatomy;
+    roi.rejection = rejection[k];
+    roi.template_score = peaks[k].score;
+    roi.pixels = discs[k];
+    roi.weights.assign(roi.pixels.size(), 1.0f);
+    roi.stats = shape_stats(roi.pixels, score.cols);
+    // Below any correlation seed's quality (>= 0.5): anatomy alone is weaker evidence of a
+    // cell than correlated activity. Probability of a soma, halved.
+    roi.stats.quality = 0.5f / (1.0f + std::exp(-peaks[k].score));
+    found.push_back(std::move(roi));
+  }
+  return found;
+}
 }  // namespace
 
 std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::Mat& correlation,
@@ -549,7 +678,7 @@ std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::
   const bool soma = params.role == "soma";
   if (!soma && params.role != "dendrite")
     throw InputError("segment: plane role must be 'soma' or 'dendrite', got '" + params.role + "'");
-  if (!(params.soma_diameter_px > 2) || !(params.dendrite_max_length_px > 1))
+  if ((soma && !(params.soma_diameter_px > 2)) || !(params.dendrite_max_length_px > 1))
     throw InputError("segment: soma diameter must be > 2 px and dendrite length > 1 px");
   if (params.max_rois < 1) throw InputError("segment: max_rois must be at least 1");
 
@@ -603,24 +732,27 @@ std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::
     join_ridge_pieces(label, kept, peaks, floors, ridge_image, params.ridge_fraction, params.dendrite_max_length_px);
   }
 
-  std::vector<std::vector<uint32_t>> pixels(kept.size());
-  for (int y = 0; y < label.rows; ++y)
-    for (int x = 0; x < label.cols; ++x)
-      if (const int id = label.at<int>(y, x); id >= 0) pixels[id].push_back(uint32_t(y * label.cols + x));
+  std::vector<std::vector<uint32_t>> pixels = pixels_by_label(label, kept.size());
+  // Soma plane: holes (the nucleus) filled; the size and shape judged on the region as
+  // grown; plausible regions completed to the soma disc.
+  std::vector<bool> plausible(kept.size(), true);
+  if (soma) {
+    for (size_t k = 0; k < kept.size(); ++k) {
+      if (pixels[k].empty()) continue;
+      fill_holes(label, int(k), pixels[k]);
+      plausible[k] = plausible_soma(shape_stats(pixels[k], label.cols), params);
+    }
+    complete_soma_discs(label, pixels, plausible, d);
+    pixels = pixels_by_label(label, kept.size());
+  }
 
-  const double disc_area = M_PI * d * d / 4;
   std::vector<Roi> rois;
   for (size_t k = 0; k < kept.size(); ++k) {
     if (pixels[k].empty()) continue;
-    if (soma) fill_holes(label, int(k), pixels[k]);
     Roi roi;
     roi.kind = soma ? kSoma : kDendrite;
     roi.stats = shape_stats(pixels[k], label.cols);
-    if (soma && (roi.stats.area < params.soma_min_area_factor * disc_area ||
-                 roi.stats.area > params.soma_max_area_factor * disc_area ||
-                 roi.stats.compactness < params.soma_min_compactness ||
-                 roi.stats.eccentricity > params.soma_max_eccentricity))
-      continue;
+    if (!plausible[k]) roi.rejection = kImplausibleShape;
     const float background = backgrounds[k];
     const float peak_excess = std::max(1e-6f, (thresholds[k] - background) / params.grow_fraction);
     roi.weights.reserve(pixels[k].size());
@@ -634,13 +766,21 @@ std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::
     rois.push_back(std::move(roi));
   }
   if (soma && !mean.empty() && params.mean_threshold > 0)
-    for (Roi& roi : mean_image_somata(mean, rois, params)) rois.push_back(std::move(roi));
+    for (Roi& roi : bright_mean_somata(mean, rois, params)) rois.push_back(std::move(roi));
+  if (soma && !mean.empty() && !std::isnan(params.template_threshold))
+    for (Roi& roi : template_somata(mean, correlation, rois, params)) rois.push_back(std::move(roi));
   std::stable_sort(rois.begin(), rois.end(), [](const Roi& a, const Roi& b) {
+    if (a.accepted() != b.accepted()) return a.accepted();
     if (a.stats.quality != b.stats.quality) return a.stats.quality > b.stats.quality;
     if (a.stats.cy != b.stats.cy) return a.stats.cy < b.stats.cy;
     return a.stats.cx < b.stats.cx;
   });
-  if (int(rois.size()) > params.max_rois) rois.resize(size_t(params.max_rois));
+  // At most max_rois accepted ROIs, and as many rejected candidates.
+  const auto first_rejected = std::find_if(rois.begin(), rois.end(), [](const Roi& r) { return !r.accepted(); });
+  const size_t n_accepted = size_t(first_rejected - rois.begin());
+  if (n_accepted > size_t(params.max_rois))
+    rois.erase(rois.begin() + params.max_rois, rois.begin() + std::ptrdiff_t(n_accepted));
+  if (rois.size() > 2 * size_t(params.max_rois)) rois.resize(2 * size_t(params.max_rois));
   return rois;
 }
 
@@ -649,6 +789,7 @@ std::vector<uint8_t> shared_pixel_mask(const std::vector<Roi>& rois, int height,
   std::vector<uint8_t> count(n, 0);
   for (const Roi& roi : rois)
     for (uint32_t p : roi.pixels) {
+      if (!roi.accepted()) break;
       if (p >= n) throw InputError("segment: ROI pixel index " + std::to_string(p) + " outside the image");
       if (count[p] < 2) ++count[p];
     }

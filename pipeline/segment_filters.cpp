@@ -7,9 +7,7 @@
 #include <tbb/parallel_for.h>
 
 namespace apical::detail {
-namespace {
 
-// Mirrors index i into [0, n) (reflect-101), for windows that may exceed the line length.
 int mirror(int i, int n) {
   if (n == 1) return 0;
   const int period = 2 * (n - 1);
@@ -17,6 +15,8 @@ int mirror(int i, int n) {
   if (i < 0) i += period;
   return i < n ? i : period - i;
 }
+
+namespace {
 
 // One box pass of radius r along a line of n values with stride.
 void box_line(const float* in, int in_stride, float* out, int out_stride, int n, int r,

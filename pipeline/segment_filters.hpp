@@ -6,6 +6,9 @@
 
 namespace apical::detail {
 
+// Mirrors index i into [0, n) (reflect-101), for windows that may exceed the line length.
+int mirror(int i, int n);
+
 // Separable Gaussian blur (CV_32F in, CV_32F out), mirrored border (reflect-101),
 // kernel truncated at 3 sigma. sigma <= 0 returns a copy.
 cv::Mat gaussian_blur(const cv::Mat& image, float sigma);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <cmath>
 #include <numeric>
 
 #include "pipeline/segment.hpp"
@@ -54,6 +55,13 @@ int find_root(std::vector<int>& parent, int i) {
   return i;
 }
 
+struct MatchEdge {
+  int f, t;
+  double weight;
+};
+
+std::vector<std::pair<int, int>> optimal_matching(const std::vector<MatchEdge>& edges, size_t n_found, size_t n_truth);
+
 }  // namespace
 
 double roi_iou(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
@@ -94,42 +102,56 @@ std::vector<std::pair<int, int>> match_rois_by_iou(const std::vector<std::vector
   for (size_t f = 0; f < found.size(); ++f) found_size[f] = unique_size(found[f]);
   for (size_t t = 0; t < truth.size(); ++t) truth_size[t] = unique_size(truth[t]);
 
-  struct Edge {
-    int f, t;
-    double iou;
-  };
-  std::vector<Edge> edges;
+  std::vector<MatchEdge> edges;
   for (const auto& [key, inter] : overlap) {
     const double iou = double(inter) / double(found_size[key.first] + truth_size[key.second] - inter);
     if (iou >= min_iou) edges.push_back({key.first, key.second, iou});
   }
+  return optimal_matching(edges, found.size(), truth.size());
+}
+
+std::vector<std::pair<int, int>> match_points(const std::vector<cv::Point2f>& found, const std::vector<cv::Point2f>& truth,
+                                              double max_distance) {
+  std::vector<MatchEdge> edges;
+  for (size_t f = 0; f < found.size(); ++f)
+    for (size_t t = 0; t < truth.size(); ++t) {
+      const double d = std::hypot(double(found[f].x - truth[t].x), double(found[f].y - truth[t].y));
+      if (d <= max_distance) edges.push_back({int(f), int(t), 1.0 - d / (max_distance + 1.0)});
+    }
+  return optimal_matching(edges, found.size(), truth.size());
+}
+
+namespace {
+// Optimal one-to-one matching over candidate pairs: most matches, then the largest total
+// weight (weights in [0, 1]). Returns (found, truth) pairs sorted by found index.
+std::vector<std::pair<int, int>> optimal_matching(const std::vector<MatchEdge>& edges, size_t n_found, size_t n_truth) {
   // Solve each connected component of the candidate graph on its own (they are tiny).
-  const int nf = int(found.size());
-  std::vector<int> parent(size_t(nf) + truth.size());
+  const int nf = int(n_found);
+  std::vector<int> parent(size_t(nf) + n_truth);
   std::iota(parent.begin(), parent.end(), 0);
-  for (const Edge& e : edges) {
+  for (const MatchEdge& e : edges) {
     const int a = find_root(parent, e.f), b = find_root(parent, nf + e.t);
     parent[std::max(a, b)] = std::min(a, b);
   }
-  std::map<int, std::vector<Edge>> components;
-  for (const Edge& e : edges) components[find_root(parent, e.f)].push_back(e);
+  std::map<int, std::vector<MatchEdge>> components;
+  for (const MatchEdge& e : edges) components[find_root(parent, e.f)].push_back(e);
 
   std::vector<std::pair<int, int>> matches;
   for (const auto& [root, comp] : components) {
     std::vector<int> fs, ts;
-    for (const Edge& e : comp) fs.push_back(e.f), ts.push_back(e.t);
+    for (const MatchEdge& e : comp) fs.push_back(e.f), ts.push_back(e.t);
     std::sort(fs.begin(), fs.end()), fs.erase(std::unique(fs.begin(), fs.end()), fs.end());
     std::sort(ts.begin(), ts.end()), ts.erase(std::unique(ts.begin(), ts.end()), ts.end());
     const bool transpose = fs.size() > ts.size();
     const auto& rows = transpose ? ts : fs;
     const auto& cols = transpose ? fs : ts;
-    // Weight K + IoU with K above the component size: more matches always win, then IoU.
+    // Cost -(K + weight), K above the component size: more matches always win, then weight.
     const double k = double(fs.size() + ts.size() + 1);
     std::vector<double> cost(rows.size() * cols.size(), 0.0);
-    for (const Edge& e : comp) {
+    for (const MatchEdge& e : comp) {
       const int r = int(std::lower_bound(rows.begin(), rows.end(), transpose ? e.t : e.f) - rows.begin());
       const int c = int(std::lower_bound(cols.begin(), cols.end(), transpose ? e.f : e.t) - cols.begin());
-      cost[size_t(r) * cols.size() + c] = -(k + e.iou);
+      cost[size_t(r) * cols.size() + c] = -(k + e.weight);
     }
     const auto assignment = hungarian(cost, int(rows.size()), int(cols.size()));
     for (size_t r = 0; r < rows.size(); ++r) {
@@ -141,5 +163,7 @@ std::vector<std::pair<int, int>> match_rois_by_iou(const std::vector<std::vector
   std::sort(matches.begin(), matches.end());
   return matches;
 }
+
+}  // namespace
 
 }  // namespace apical

@@ -11,6 +11,7 @@
 
 #include "io/error.hpp"
 #include "io/h5.hpp"
+#include "pipeline/segment_anatomy.hpp"
 
 namespace apical {
 
@@ -77,6 +78,21 @@ int first_plane_with_role(const Segmentation& s, const std::string& role) {
   return -1;
 }
 
+// Soma planes: the given diameter, or the estimate from this plane's summary images. The
+// dendrite plane's detection uses fixed small scales and does not need it.
+void resolve_soma_diameter(PlaneSegmentation& plane, SegmentParams& params) {
+  if (plane.role != "soma") return;
+  if (params.soma_diameter_px > 0) {
+    plane.diameter_method = "given";
+  } else {
+    const DiameterEstimate estimate = estimate_soma_diameter(plane.mean, plane.correlation);
+    params.soma_diameter_px = estimate.diameter_px;
+    plane.diameter_method = estimate.method;
+  }
+  plane.soma_diameter_px = params.soma_diameter_px;
+  plane.template_score = soma_template_score(plane.mean, plane.correlation, params.soma_diameter_px);
+}
+
 }  // namespace
 
 std::vector<std::string> resolve_roles(const Movie& movie, const std::vector<std::string>& given,
@@ -100,7 +116,37 @@ std::vector<std::string> resolve_roles(const Movie& movie, const std::vector<std
   return roles;
 }
 
-Segmentation segment_movie(const Movie& movie, const SegmentOptions& options, const SegmentProgress& progress) {
+void set_soma_diameter(SegmentOptions& options, const std::string& text) {
+  options.soma.soma_diameter_px = 0;
+  options.soma_diameter_um = 0;
+  if (text == "auto") return;
+  size_t used = 0;
+  float value = 0;
+  try {
+    value = std::stof(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const std::string unit = text.substr(used);
+  const bool um = unit == "um" || unit == "\u00b5m";
+  if (used == 0 || !(value > 2 || (um && value > 0)) || !(unit.empty() || unit == "px" || um))
+    throw InputError("--soma-diameter: '" + text + "' is not 'auto', a diameter in px above 2 (e.g. 9) or in um (e.g. 12um)");
+  (um ? options.soma_diameter_um : options.soma.soma_diameter_px) = value;
+}
+
+Segmentation segment_movie(const Movie& movie, const SegmentOptions& options_in, const SegmentProgress& progress) {
+  SegmentOptions options = options_in;
+  if (options.soma_diameter_um > 0) {
+    const double pixel_um = movie.acquisition().pixel_size_um;
+    if (!(pixel_um > 0))
+      throw InputError("--soma-diameter " + std::to_string(options.soma_diameter_um) +
+                       "um: the pixel size is unknown (set pixel_size_um in apical.ini or give the diameter in px)");
+    options.soma.soma_diameter_px = float(options.soma_diameter_um / pixel_um);
+    if (!(options.soma.soma_diameter_px > 2))
+      throw InputError("--soma-diameter: " + std::to_string(options.soma_diameter_um) + " um is " +
+                       std::to_string(options.soma.soma_diameter_px) + " px at " + std::to_string(pixel_um) +
+                       " um/px; it must be above 2 px");
+  }
   if (options.batch_size < 1) throw InputError("segment: batch size must be at least 1 frame");
   const int64_t T = movie.frames();
   const int H = movie.height(), W = movie.width();
@@ -144,6 +190,7 @@ Segmentation segment_movie(const Movie& movie, const SegmentOptions& options, co
     plane.correlation = acc.correlation();
     SegmentParams params = plane.role == "soma" ? options.soma : options.dendrite;
     params.role = plane.role;
+    resolve_soma_diameter(plane, params);
     plane.rois = detect_rois(plane.mean, plane.max, plane.correlation, params);
     result.planes.push_back(std::move(plane));
   }
@@ -199,8 +246,18 @@ RoiFile to_roi_file(const Segmentation& segmentation) {
     for (const char* name :
          {"centroid_y", "centroid_x", "area", "compactness", "eccentricity", "snr", "skewness", "quality"})
       st[name];
+    if (p.role == "soma") {
+      plane.rejection_labels = kRejectionLabels;
+      plane.source_labels = kSourceLabels;
+      plane.soma_diameter_px = p.soma_diameter_px;
+      plane.diameter_method = p.diameter_method;
+    }
+    st["template_score"];
     for (const Roi& roi : p.rois) {
       plane.masks.add(roi.pixels, roi.weights, uint8_t(roi.kind));
+      plane.rejection.push_back(uint8_t(roi.rejection));
+      if (p.role == "soma") plane.source.push_back(uint8_t(roi.source));
+      st["template_score"].push_back(roi.template_score);
       st["centroid_y"].push_back(roi.stats.cy);
       st["centroid_x"].push_back(roi.stats.cx);
       st["area"].push_back(roi.stats.area);
@@ -228,6 +285,11 @@ void write_segmentation(const std::string& path, const Segmentation& segmentatio
     write_image(g, "mean_image", p.mean);
     write_image(g, "max_image", p.max);
     write_image(g, "correlation_image", p.correlation);
+    if (!p.template_score.empty()) {
+      write_image(g, "soma_template_image", p.template_score);
+      g.dataset("soma_template_image").set_attribute("description", std::string(
+          "log-odds of a soma centred at each pixel (soma template at the plane's soma_diameter_px)"));
+    }
     g.set_attribute("temporal_bin_frames", int32_t(segmentation.temporal_bin));
     if (g.has("stats")) {
       h5::Group stats = g.group("stats");

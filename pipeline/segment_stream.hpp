@@ -40,7 +40,10 @@ struct SegmentOptions {
   // rate is unknown), reduced so that short movies still give at least 100 bins.
   int temporal_bin = 0;
   SummaryParams summary;   // temporal_bin is set from the above; baseline shortened for short movies
-  SegmentParams soma;      // role forced to "soma"
+  SegmentParams soma;      // role forced to "soma"; soma_diameter_px 0 = estimate per plane
+  // When > 0: the soma diameter in µm, converted with the movie's pixel size (InputError
+  // when it is unknown). Overrides soma.soma_diameter_px.
+  float soma_diameter_um = 0;
   SegmentParams dendrite;  // role forced to "dendrite"
   TraceParams traces;
   PairParams pairing;
@@ -58,6 +61,11 @@ struct PlaneSegmentation {
   std::vector<Roi> rois;
   arma::fmat traces;               // [n_rois, n_bins] binned traces (not written)
   std::vector<uint8_t> shared;     // H*W: 1 where two or more ROIs own the pixel
+  // Soma planes: the diameter used (px), how it was found ("given", "correlation",
+  // "mean image"), and the soma template's log-odds image at that diameter.
+  float soma_diameter_px = 0;
+  std::string diameter_method;
+  cv::Mat template_score;
 };
 
 struct Segmentation {
@@ -77,6 +85,10 @@ using SegmentProgress = std::function<void(int64_t, int64_t)>;
 // taken as soma (and a note says so). InputError for a count mismatch or a bad role.
 std::vector<std::string> resolve_roles(const Movie& movie, const std::vector<std::string>& given,
                                        std::vector<std::string>& notes);
+
+// Parses --soma-diameter: "auto", a number of px ("9", "9px") or of µm ("12um", "12µm"),
+// into options.soma (px) or options.soma_diameter_um. InputError for anything else.
+void set_soma_diameter(SegmentOptions& options, const std::string& text);
 
 // Runs both passes on every plane and the pairing. InputError for bad input.
 Segmentation segment_movie(const Movie& movie, const SegmentOptions& options,

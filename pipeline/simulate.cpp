@@ -201,6 +201,17 @@ void add_kernel(float* trace, int64_t length, int64_t t0, float amplitude, const
 
 }  // namespace sim
 
+void apply_preset(SimulationParams& p, const std::string& preset) {
+  if (preset == "default") return;
+  if (preset != "dense-cortex") throw InputError("--preset: '" + preset + "' is not 'default' or 'dense-cortex'");
+  p.dense_cortex = true;
+  // ~230 somata per 512 x 512 px at 1 µm/px, a fifth of them unpaired distractors.
+  const double area = double(p.height) * p.width * p.pixel_size_um * p.pixel_size_um;
+  const int somata = std::max(10, int(std::lround(230.0 * area / (512.0 * 512.0))));
+  p.distractors = 2 * (somata / 5);
+  p.neurons = somata - p.distractors / 2;
+}
+
 void validate(const SimulationParams& p) {
   require(p.height >= 32 && p.width >= 32, "--height and --width must be >= 32 px");
   require(p.frames >= 1, "--frames must be >= 1");

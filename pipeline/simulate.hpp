@@ -46,7 +46,16 @@ struct SimulationParams {
                                  // P- rates fall to (1 - learning / 2) x (clamped >= 0.1)
   double early_hit_rate = 0.35;  // BCI threshold calibrated for this hit rate in 1st third
   uint64_t seed = 1;
+  // Dense cortex as a real GCaMP recording looks (--preset dense-cortex): somata are rings
+  // (bright cytosol, dark nucleus) 9-12 µm across that may touch; the field is unevenly
+  // lit (a smooth gain field and vignetting towards the corners); the neuropil holds thin,
+  // static processes. Density and cell size come from apply_preset.
+  bool dense_cortex = false;
 };
+
+// Presets by name: "default" (no change) or "dense-cortex" (sets dense_cortex, and the
+// paired neurons and distractors for ~230 somata per 512x512 field). InputError otherwise.
+void apply_preset(SimulationParams& params, const std::string& preset);
 
 // Throws InputError naming the offending parameter.
 void validate(const SimulationParams& params);

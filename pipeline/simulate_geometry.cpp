@@ -66,8 +66,9 @@ double smoothstep(double edge0, double edge1, double v) {
   return t * t * (3 - 2 * t);
 }
 
-// Soma: ellipse with semi-axes a, b (px), a darker nucleus, brightness falling to the rim.
-Shape soma_shape(double cy, double cx, double a, double b, double theta, double brightness) {
+// Soma: ellipse with semi-axes a, b (px), a darker nucleus (brightness x (1 - nucleus_depth)
+// at its centre), brightness falling to the rim.
+Shape soma_shape(double cy, double cx, double a, double b, double theta, double brightness, double nucleus_depth) {
   Shape shape;
   const double c = std::cos(theta), s = std::sin(theta);
   const int r = int(std::ceil(std::max(a, b))) + 1;
@@ -77,7 +78,7 @@ Shape soma_shape(double cy, double cx, double a, double b, double theta, double 
       const double rho2 = (u / a) * (u / a) + (v / b) * (v / b);
       if (rho2 > 1.0) continue;
       const double nucleus = 1.0 - smoothstep(0.35, 0.6, std::sqrt(rho2));
-      shape.push_back({y, x, float(brightness * (1.0 - 0.25 * rho2) * (1.0 - 0.65 * nucleus))});
+      shape.push_back({y, x, float(brightness * (1.0 - 0.25 * rho2) * (1.0 - nucleus_depth * nucleus))});
     }
   return shape;
 }
@@ -135,19 +136,19 @@ Shape dendrite_shape(Rng& rng, double cy, double cx, double px_per_um, double br
 // The frame grid of one plane while ROIs are being placed.
 class Canvas {
  public:
-  Canvas(int h, int w, int margin, std::vector<float> vessel)
-      : h_(h), w_(w), margin_(margin), label_(size_t(h) * w, -1),
+  Canvas(int h, int w, int margin, std::vector<float> vessel, int gap_px = 1)
+      : h_(h), w_(w), margin_(margin), gap_(gap_px), label_(size_t(h) * w, -1),
         vessel_(std::move(vessel)) {}
 
   // A shape fits when it lies inside the frame (2 px from the edge), off vessels, and at least
-  // one pixel away from every placed ROI.
+  // gap_px pixels away from every placed ROI (0: it may touch them, never overlap).
   bool fits(const Shape& shape) const {
     if (shape.empty()) return false;
     for (const Pixel& p : shape) {
       if (p.y < 2 || p.x < 2 || p.y >= h_ - 2 || p.x >= w_ - 2) return false;
       if (vessel_at(p.y, p.x) < 0.85f) return false;
-      for (int dy = -1; dy <= 1; ++dy)
-        for (int dx = -1; dx <= 1; ++dx)
+      for (int dy = -gap_; dy <= gap_; ++dy)
+        for (int dx = -gap_; dx <= gap_; ++dx)
           if (label_[size_t(p.y + dy) * w_ + p.x + dx] >= 0) return false;
     }
     return true;
@@ -181,7 +182,7 @@ class Canvas {
   const std::vector<float>& vessel() const { return vessel_; }
 
  private:
-  int h_, w_, margin_;
+  int h_, w_, margin_, gap_;
   std::vector<int> label_;
   std::vector<float> vessel_;
   std::vector<Shape> shapes_;  // per ROI, its resting fluorescence before the optical blur
@@ -227,9 +228,10 @@ void place_somata(const SimulationParams& p, Rng& rng, Canvas& canvas, Simulated
   for (int n = 0; n < somata; ++n) {
     bool placed = false;
     for (int attempt = 0; attempt < 2000 && !placed; ++attempt) {
-      const double a = rng.uniform(6.5, 8.0) * um, b = a * rng.uniform(0.8, 1.0);
+      // Dense cortex: smaller ring cells (9-12 µm) with dark nuclei; else 13-16 µm.
+      const double a = (p.dense_cortex ? rng.uniform(4.5, 6.0) : rng.uniform(6.5, 8.0)) * um, b = a * rng.uniform(0.8, 1.0);
       const Shape shape = soma_shape(rng.uniform(0, p.height), rng.uniform(0, p.width), a, b,
-                                     rng.uniform(0, M_PI), rng.uniform(350, 700));
+                                     rng.uniform(0, M_PI), rng.uniform(350, 700), p.dense_cortex ? 0.85 : 0.65);
       if (canvas.fits(shape)) {
         canvas.place(shape, 0, plane.rois);
         placed = true;
@@ -291,6 +293,43 @@ std::vector<float> slow_fluctuation(Rng& rng, int64_t frames, double frame_rate_
   return w;
 }
 
+// Dense cortex: thin, static processes (dendrites and axons of cells outside the plane)
+// in the neuropil, about one per 400 px: capsules 0.6-0.9 µm half-width, 10-30 µm long.
+void add_processes(const SimulationParams& p, Rng& rng, PlaneRenderModel& model) {
+  const double um = 1.0 / p.pixel_size_um;
+  const int count = int(double(model.ext_height) * model.ext_width / 400.0);
+  Shape shape;
+  for (int k = 0; k < count; ++k) {
+    const double cy = rng.uniform(0, model.ext_height), cx = rng.uniform(0, model.ext_width);
+    const double half = rng.uniform(5.0, 15.0) * um, theta = rng.uniform(0, M_PI);
+    add_capsule(shape, cy - half * std::sin(theta), cx - half * std::cos(theta), cy + half * std::sin(theta),
+                cx + half * std::cos(theta), rng.uniform(0.6, 0.9) * um, rng.uniform(60, 160));
+  }
+  for (const Pixel& px : shape)
+    if (px.y >= 0 && px.x >= 0 && px.y < model.ext_height && px.x < model.ext_width)
+      model.static_field[size_t(px.y) * model.ext_width + px.x] += px.f0;
+}
+
+// Dense cortex: uneven illumination (a smooth gain of 0.6-1.4) and vignetting (down to
+// ~45% in the corners) multiply everything the microscope collects from each point.
+void apply_illumination(const SimulationParams& p, Rng& rng, PlaneRenderModel& model) {
+  const int he = model.ext_height, we = model.ext_width;
+  const std::vector<float> unevenness = smooth_field(rng, he, we, 4, 0.5 * std::max(p.height, p.width),
+                                                     1.5 * std::max(p.height, p.width));
+  std::vector<float> gain(size_t(he) * we);
+  for (int y = 0; y < he; ++y)
+    for (int x = 0; x < we; ++x) {
+      const double ry = (y - 0.5 * he) / (0.5 * he), rx = (x - 0.5 * we) / (0.5 * we);
+      const double vignette = 1.0 - 0.28 * (ry * ry + rx * rx);
+      gain[size_t(y) * we + x] = float(vignette * (1.0 + 0.4 * unevenness[size_t(y) * we + x]));
+    }
+  for (size_t i = 0; i < gain.size(); ++i) model.static_field[i] *= gain[i];
+  for (auto& pattern : model.neuropil_patterns)
+    for (size_t i = 0; i < gain.size(); ++i) pattern[i] *= gain[i];
+  for (size_t r = 0; r < model.footprint_index.size(); ++r)
+    for (size_t i = 0; i < model.footprint_index[r].size(); ++i) model.footprint_f0[r][i] *= gain[model.footprint_index[r][i]];
+}
+
 struct PlaneLevels {
   double neuropil, neuropil_spatial_variation;
 };
@@ -334,6 +373,8 @@ void finish_plane(const SimulationParams& p, int plane_index, const Canvas& canv
     plane.neuropil_weights(1, t) = w1[t];
   }
 
+  if (p.dense_cortex) add_processes(p, rng, model);
+
   const size_t rois = plane.rois.size();
   model.footprint_index.resize(rois);
   model.footprint_f0.resize(rois);
@@ -345,6 +386,7 @@ void finish_plane(const SimulationParams& p, int plane_index, const Canvas& canv
       blurred[model.footprint_index[r][i]] += model.footprint_f0[r][i];
   }
   for (size_t i = 0; i < blurred.size(); ++i) model.static_field[i] += blurred[i];
+  if (p.dense_cortex) apply_illumination(p, rng, model);
   // F0 of an ROI: its own footprint averaged over its mask (the scale of its dF/F).
   const std::vector<int>& owner = canvas.label();
   for (size_t r = 0; r < rois; ++r) {
@@ -382,7 +424,8 @@ std::vector<std::vector<int>> build_geometry(const SimulationParams& p,
     model.ext_width = p.width + 2 * margin;
     Rng rng(stream_key(p.seed, kGeometry, k, 1));
     canvases.emplace_back(p.height, p.width, margin,
-                          vessel_attenuation(rng, model.ext_height, model.ext_width, vessels + k, um));
+                          vessel_attenuation(rng, model.ext_height, model.ext_width, vessels + k, um),
+                          p.dense_cortex && k == 0 ? 0 : 1);
   }
   Rng soma_rng(stream_key(p.seed, kGeometry, 0, 2));
   place_somata(p, soma_rng, canvases[0], planes[0]);

@@ -175,7 +175,12 @@ Truth read_truth(const std::string& path) {
 
 void write_truth_rois(const Truth& truth, const std::string& path, const Provenance& provenance) {
   RoiFile rois;
-  for (const auto& plane : truth.planes) rois.planes.push_back({plane.role, plane.masks, {}});
+  for (const auto& plane : truth.planes) {
+    RoiPlane p;
+    p.role = plane.role;
+    p.masks = plane.masks;
+    rois.planes.push_back(std::move(p));
+  }
   for (size_t i = 0; i < truth.pair_soma_roi.size(); ++i)
     rois.pairs.push_back({0, truth.pair_soma_roi[i], 1, truth.pair_dendrite_roi[i], 1.0f});
   h5::File file = h5::File::create(path);

@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(g++ cmake make pkg-config
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  libhdf5-dev libboost-program-options-dev libtbb-dev libarmadillo-dev libfftw3-dev catch2)
+  libhdf5-dev libboost-program-options-dev libtbb-dev libarmadillo-dev libfftw3-dev catch2
+  nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,6 +10,7 @@
 
 #include "io/error.hpp"
 #include "pipeline/segment.hpp"
+#include "pipeline/segment_anatomy.hpp"
 
 using namespace apical;
 
@@ -239,8 +240,11 @@ PlaneResult segment_plane(const Session& s, int plane, int batch) {
   for (int t = 0; t < s.frames; t += batch) summary.add(s.render(plane, t, std::min(batch, s.frames - t), buffer));
   SegmentParams params;
   params.role = plane == 0 ? "soma" : "dendrite";
+  if (plane == 0) params.soma_diameter_px = estimate_soma_diameter(summary.mean(), summary.correlation()).diameter_px;
   PlaneResult r;
   r.rois = detect_rois(summary.mean(), summary.max(), summary.correlation(), params);
+  // Accepted ROIs come first; rejected candidates are not scored.
+  r.rois.erase(std::find_if(r.rois.begin(), r.rois.end(), [](const Roi& roi) { return !roi.accepted(); }), r.rois.end());
   RoiTraceAccumulator traces(r.rois, s.height, s.width, TraceParams{kBin});
   for (int t = 0; t < s.frames; t += batch) traces.add(s.render(plane, t, std::min(batch, s.frames - t), buffer));
   r.traces = traces.traces();
@@ -442,7 +446,8 @@ TEST_CASE("inactive somata are found in the mean image; a dark vessel and smooth
     }
   SegmentParams p;
   p.soma_diameter_px = d;
-  const std::vector<Roi> rois = detect_rois(mean, mean, correlation, p);
+  std::vector<Roi> rois = detect_rois(mean, mean, correlation, p);
+  std::erase_if(rois, [](const Roi& r) { return !r.accepted(); });
   size_t on_cell = 0;
   for (const Roi& roi : rois) {
     bool hit = false;
@@ -452,7 +457,7 @@ TEST_CASE("inactive somata are found in the mean image; a dark vessel and smooth
   }
   CHECK(on_cell == cells.size());                  // recall 1: every cell, centroid within 2 px
   CHECK(rois.size() == cells.size());              // precision 1: nothing on the vessel or neuropil
-  p.mean_threshold = 0;                            // disabled: the correlation image alone finds nothing
+  p.template_threshold = std::numeric_limits<float>::quiet_NaN();  // template off: the correlation image alone finds nothing
   CHECK(detect_rois(mean, mean, correlation, p).empty());
 }
 
