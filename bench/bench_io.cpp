@@ -1,6 +1,8 @@
 // Movie reading speed: `bench_io write DIR [frames]` writes a 512x512 int16 movie as TIFF and
 // as HDF5; `bench_io read FILE [dataset]` streams it through apical's reader in batches and
 // prints frames/s and this process's peak RSS. bench/io.sh runs both against `cat`.
+// `bench_io decompress FILE DATASET OUT` writes a dataset's values uncompressed and
+// contiguous (for bench/compressed_hdf5.sh).
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -15,11 +17,21 @@ using namespace apical;
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_io write DIR [frames] | bench_io read FILE [dataset]\n");
+    std::fprintf(stderr, "usage: bench_io write DIR [frames] | bench_io read FILE [dataset] | bench_io decompress FILE DATASET OUT\n");
     return 1;
   }
   std::string mode = argv[1];
   const int H = 512, W = 512;
+  if (mode == "decompress" && argc > 4) {
+    const h5::File in = h5::File::open_read(argv[2]);
+    const h5::Dataset d = in.root().dataset(argv[3]);
+    h5::File out = h5::File::create(argv[4]);
+    h5::Group root = out.root();
+    // The stored type, so both files hold the same bytes before compression.
+    if (d.type_name() == "uint16") root.write(argv[3], d.read<uint16_t>(), d.dims());
+    else root.write(argv[3], d.read<float>(), d.dims());
+    return 0;
+  }
   if (mode == "write") {
     std::string dir = argv[2];
     int frames = argc > 3 ? std::stoi(argv[3]) : 2000;

@@ -122,6 +122,21 @@ std::string type_name_of(hid_t type) {
 
 }  // namespace
 
+Dims Dataset::chunk_dims() const {
+  Handle plist(H5Dget_create_plist(handle_.id()), H5Pclose);
+  if (H5Pget_layout(plist.id()) != H5D_CHUNKED) return {};
+  const int rank = H5Pget_chunk(plist.id(), 0, nullptr);
+  if (rank <= 0) return {};
+  std::vector<hsize_t> chunk(size_t(rank), 0);
+  H5Pget_chunk(plist.id(), rank, chunk.data());
+  return Dims(chunk.begin(), chunk.end());
+}
+
+size_t Dataset::element_bytes() const {
+  Handle type(H5Dget_type(handle_.id()), H5Tclose);
+  return H5Tget_size(type.id());
+}
+
 Dims Dataset::dims() const {
   Handle space(H5Dget_space(handle_.id()), H5Sclose);
   int rank = H5Sget_simple_extent_ndims(space.id());
@@ -243,6 +258,17 @@ Group Group::create_group(const std::string& name) {
 Dataset Group::dataset(const std::string& name) const {
   if (!has(name)) throw file_error(file_, "has no dataset " + join_path(path_, name));
   hid_t id = H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT);
+  if (id < 0) throw file_error(file_, join_path(path_, name) + " is not a dataset");
+  return Dataset(Handle(id, H5Dclose), join_path(path_, name), file_);
+}
+
+Dataset Group::dataset(const std::string& name, size_t chunk_cache_bytes) const {
+  if (!has(name)) throw file_error(file_, "has no dataset " + join_path(path_, name));
+  Handle access(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+  // A prime number of hash slots, well above the number of chunks the cache can hold; w0 = 0:
+  // evict the least recently used chunk, even if fully read (a batch may end inside it).
+  H5Pset_chunk_cache(access.id(), 100003, chunk_cache_bytes, 0.0);
+  hid_t id = H5Dopen2(handle_.id(), name.c_str(), access.id());
   if (id < 0) throw file_error(file_, join_path(path_, name) + " is not a dataset");
   return Dataset(Handle(id, H5Dclose), join_path(path_, name), file_);
 }

@@ -45,6 +45,10 @@ class Dataset {
   Dataset(Handle handle, std::string path, std::string file)
       : handle_(std::move(handle)), path_(std::move(path)), file_(std::move(file)) {}
   Dims dims() const;
+  // Chunk shape; empty for contiguous storage.
+  Dims chunk_dims() const;
+  // Bytes per stored element.
+  size_t element_bytes() const;
   // "uint16", "int16", "float32", ... of the stored element type.
   std::string type_name() const;
   const std::string& path() const { return path_; }
@@ -86,6 +90,9 @@ class Group {
   Group group(const std::string& name) const;            // opens; InputError if absent
   Group create_group(const std::string& name);           // creates (or opens if present)
   Dataset dataset(const std::string& name) const;        // opens; InputError if absent
+  // Opens with a chunk cache of this many bytes (HDF5's default is 1 MiB per dataset, less
+  // than one chunk of most movies: every read would decompress its chunks again).
+  Dataset dataset(const std::string& name, size_t chunk_cache_bytes) const;
   Dataset create_dataset(const std::string& name, hid_t type, const Dims& dims,
                          const DatasetOptions& options = {});
   template <typename T> Dataset create_dataset(const std::string& name, const Dims& dims,

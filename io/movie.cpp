@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
+#include <optional>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -187,10 +189,10 @@ class Hdf5Pages : public PageSource {
   Hdf5Pages(const std::string& path, std::string dataset, const std::string& axes)
       : path_(path), file_(h5::File::open_read(path)), order_(parse_axes(axes, path)) {
     if (dataset.empty()) dataset = find_only_3d_dataset();
-    h5::Dataset ds = file_.root().dataset(dataset);
+    std::optional<h5::Dataset> ds(file_.root().dataset(dataset));
     dataset_ = dataset;
-    dims_ = ds.dims();
-    dtype_ = ds.type_name();
+    dims_ = ds->dims();
+    dtype_ = ds->type_name();
     if (dims_.size() != 3)
       throw file_error(path, "dataset " + dataset + " has " + std::to_string(dims_.size()) +
                                  " dimensions; a movie needs 3 (" + axes + ")");
@@ -198,6 +200,11 @@ class Hdf5Pages : public PageSource {
       throw file_error(path, "dataset " + dataset + " is not numeric");
     for (auto d : dims_)
       if (d == 0) throw file_error(path, "dataset " + dataset + " is empty");
+    // HDF5 shares one chunk cache among all open handles of a dataset, sized at the first
+    // open: the probing handle must be closed before the reading one opens with its cache.
+    const size_t cache_bytes = chunk_cache_bytes(*ds);
+    ds.reset();
+    reader_.emplace(file_.root().dataset(dataset_, cache_bytes));
   }
   int64_t pages() const override { return int64_t(dims_[size_t(order_.t)]); }
   int height() const override { return int(dims_[size_t(order_.y)]); }
@@ -209,7 +216,8 @@ class Hdf5Pages : public PageSource {
       PageSource::read_pages(first, stride, count, out);
       return;
     }
-    h5::Dataset ds = file_.root().dataset(dataset_);
+    std::lock_guard<std::mutex> lock(read_mutex_);
+    const h5::Dataset& ds = *reader_;
     std::vector<uint64_t> offset(3, 0), box = dims_;
     offset[size_t(order_.t)] = uint64_t(first);
     box[size_t(order_.t)] = uint64_t(count);
@@ -230,6 +238,21 @@ class Hdf5Pages : public PageSource {
   std::vector<std::string> files() const override { return {path_}; }
 
  private:
+  // Enough chunk cache for every chunk a run of frames touches, twice over along time, so
+  // each compressed chunk is decompressed once however the frames are batched (HDF5's
+  // default 1 MiB holds less than one chunk of most movies); and at least 256 MiB, so the
+  // frames registration samples across the movie for its reference hit cached chunks of a
+  // short movie too. At most 1 GiB (it fills only as chunks are read).
+  size_t chunk_cache_bytes(const h5::Dataset& ds) const {
+    const std::vector<uint64_t> chunk = ds.chunk_dims();
+    if (chunk.size() != 3) return size_t(1) << 20;
+    double bytes = double(ds.element_bytes());
+    for (size_t axis = 0; axis < 3; ++axis) {
+      const double across = std::ceil(double(dims_[axis]) / double(chunk[axis]));
+      bytes *= double(chunk[axis]) * (int(axis) == order_.t ? 2.0 : across);
+    }
+    return size_t(std::clamp(bytes, double(size_t(256) << 20), double(size_t(1) << 30)));
+  }
   std::string find_only_3d_dataset() const {
     std::vector<std::string> found;
     collect_3d(file_.root(), found);
@@ -255,6 +278,8 @@ class Hdf5Pages : public PageSource {
   std::string dataset_;
   std::vector<uint64_t> dims_;
   std::string dtype_;
+  std::optional<h5::Dataset> reader_;  // kept open: its chunk cache lives as long as it does
+  mutable std::mutex read_mutex_;
 };
 
 // ----------------------------------------------------------------- raw binary pages

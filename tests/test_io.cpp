@@ -226,6 +226,41 @@ TEST_CASE("real Allen crop reads as 100 frames of 100x100", "[io][real]") {
   CHECK(m->dtype() == "int16");
 }
 
+TEST_CASE("a real gzip-chunked HDF5 movie streams in odd batches equal to its uncompressed copy", "[io][real][hdf5]") {
+  const std::string path = test::real_data("neurofinder_top/movie.h5");
+  if (path.empty()) {
+    WARN("../shared/data/real/neurofinder_top not present; skipping");
+    return;
+  }
+  // The uncompressed values: one whole-dataset read, written to a contiguous copy.
+  test::TempDir dir;
+  const std::string plain = (dir / "plain.h5").string();
+  {
+    const h5::File in = h5::File::open_read(path);
+    const h5::Dataset d = in.root().dataset("movie");
+    CHECK(!d.chunk_dims().empty());  // the real file is chunked (and gzip-compressed)
+    const std::vector<uint16_t> values = d.read<uint16_t>();
+    h5::File out = h5::File::create(plain);
+    h5::Group root = out.root();
+    root.write("movie", values, d.dims());
+  }
+  MovieSpec compressed = spec_of({path}), uncompressed = spec_of({plain});
+  compressed.dataset = uncompressed.dataset = "movie";
+  auto a = open_movie(compressed, {});
+  auto b = open_movie(uncompressed, {});
+  REQUIRE(a->frames() == 600);
+  REQUIRE(a->height() == 256);
+  REQUIRE(a->width() == 512);
+  // Batches of 37 frames cross the 50-frame chunks at every phase.
+  FrameStack fa, fb;
+  for (int64_t first = 0; first < a->frames(); first += 37) {
+    const int count = int(std::min<int64_t>(37, a->frames() - first));
+    a->read(0, first, count, fa);
+    b->read(0, first, count, fb);
+    REQUIRE(fa.pixels == fb.pixels);
+  }
+}
+
 TEST_CASE("bad inputs give one clear message naming the file and the problem", "[io][errors]") {
   TempDir dir;
   const int T = 6, H = 16, W = 16;
