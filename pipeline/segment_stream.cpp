@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -76,6 +78,11 @@ int first_plane_with_role(const Segmentation& s, const std::string& role) {
   for (const auto& p : s.planes)
     if (p.role == role) return p.plane;
   return -1;
+}
+
+// The accepted ROIs (they come first).
+std::vector<Roi> accepted_prefix(const std::vector<Roi>& rois) {
+  return {rois.begin(), std::find_if(rois.begin(), rois.end(), [](const Roi& r) { return !r.accepted(); })};
 }
 
 // Soma planes: the given diameter, or the estimate from this plane's summary images. The
@@ -194,8 +201,15 @@ Segmentation segment_movie(const Movie& movie, const SegmentOptions& options_in,
     plane.rois = detect_rois(plane.mean, plane.max, plane.correlation, params);
     result.planes.push_back(std::move(plane));
   }
-  // Pass 2 per plane: binned traces -> refined ROIs and their statistics.
+  // Pass 2 per plane: binned traces -> refined ROIs and their statistics. Accepted ROIs
+  // only (they come first): rejected candidates keep their detection features, and their
+  // trace statistics stay NaN (tracing hundreds of candidates would double the pass).
   for (PlaneSegmentation& plane : result.planes) {
+    const auto first_rejected =
+        std::find_if(plane.rois.begin(), plane.rois.end(), [](const Roi& r) { return !r.accepted(); });
+    std::vector<Roi> rejected(std::make_move_iterator(first_rejected), std::make_move_iterator(plane.rois.end()));
+    plane.rois.erase(first_rejected, plane.rois.end());
+    for (Roi& r : rejected) r.stats.snr = r.stats.skewness = std::numeric_limits<float>::quiet_NaN();
     RoiTraceAccumulator acc(plane.rois, H, W, trace_params);
     stream_plane(movie, plane.plane, options.batch_size, [&](const FrameStack& b) {
       acc.add(b);
@@ -206,6 +220,7 @@ Segmentation segment_movie(const Movie& movie, const SegmentOptions& options_in,
     params.role = plane.role;
     refine_rois(plane.rois, plane.traces, params, W);
     plane.shared = shared_pixel_mask(plane.rois, H, W);
+    plane.rois.insert(plane.rois.end(), std::make_move_iterator(rejected.begin()), std::make_move_iterator(rejected.end()));
   }
 
   // Pairing: every dendrite plane against the first soma plane.
@@ -215,8 +230,8 @@ Segmentation segment_movie(const Movie& movie, const SegmentOptions& options_in,
     result.pairing = "manual";
     if (soma_plane < 0 || dendrite_plane < 0)
       throw InputError("--pairs: needs a soma plane and a dendrite plane (see --roles)");
-    const auto& somata = result.planes[size_t(soma_plane)].rois;
-    const auto& dendrites = result.planes[size_t(dendrite_plane)].rois;
+    const std::vector<Roi> somata = accepted_prefix(result.planes[size_t(soma_plane)].rois);
+    const std::vector<Roi> dendrites = accepted_prefix(result.planes[size_t(dendrite_plane)].rois);
     for (const auto& [s, d] : options.pairs) {
       if (s < 0 || size_t(s) >= somata.size() || d < 0 || size_t(d) >= dendrites.size())
         throw InputError("--pairs: pair (" + std::to_string(s) + ", " + std::to_string(d) + ") names an ROI that " +
@@ -226,9 +241,10 @@ Segmentation segment_movie(const Movie& movie, const SegmentOptions& options_in,
     }
   } else if (soma_plane >= 0) {
     const PlaneSegmentation& s = result.planes[size_t(soma_plane)];
+    const std::vector<Roi> somata = accepted_prefix(s.rois);
     for (const PlaneSegmentation& d : result.planes) {
       if (d.role != "dendrite") continue;
-      for (const Pair& p : pair_dendrites(s.rois, s.traces, d.rois, d.traces, options.pairing))
+      for (const Pair& p : pair_dendrites(somata, s.traces, accepted_prefix(d.rois), d.traces, options.pairing))
         result.pairs.push_back(RoiPair{soma_plane, p.soma_roi, d.plane, p.dendrite_roi, p.confidence});
     }
   }

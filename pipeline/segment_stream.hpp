@@ -59,7 +59,7 @@ struct PlaneSegmentation {
   std::string role;
   cv::Mat mean, max, correlation;  // CV_32F summary images
   std::vector<Roi> rois;
-  arma::fmat traces;               // [n_rois, n_bins] binned traces (not written)
+  arma::fmat traces;               // [n_accepted, n_bins] binned traces of the accepted ROIs (not written)
   std::vector<uint8_t> shared;     // H*W: 1 where two or more ROIs own the pixel
   // Soma planes: the diameter used (px), how it was found ("given", "correlation",
   // "mean image"), and the soma template's log-odds image at that diameter.
