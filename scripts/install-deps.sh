@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs apical's build dependencies from Debian 12 packages, only those missing.
+# Installs apical's build and test dependencies from Debian 12 packages, only those missing.
 # Runs apt-get as root (directly, or through sudo when available).
 set -euo pipefail
 packages=(g++ cmake make pkg-config
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libhdf5-dev libboost-program-options-dev libtbb-dev libarmadillo-dev libfftw3-dev catch2)
+# The cluster workflow (Snakefile) and its test on a single-node SLURM (scripts/slurm-local.sh).
+workflow_packages=(snakemake slurm-wlm munge)
+packages+=("${workflow_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
