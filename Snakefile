@@ -23,9 +23,6 @@ import subprocess
 
 from snakemake.exceptions import WorkflowError
 
-STAGES = ["register", "segment", "extract", "regress", "figures", "qc"]
-
-
 def sessions_root():
     root = config.get("sessions")
     if not root:
@@ -86,7 +83,7 @@ def plan(name, threads):
     session = session_path(name)
     state = tuple(
         os.path.getmtime(p) if os.path.exists(p) else 0
-        for p in (os.path.join(session, "apical", f) for f in ("rois.h5", "traces.h5", "regress.h5"))
+        for p in (os.path.join(session, "apical", f) for f in ("registered.h5", "rois.h5"))
     )
     return cached_plan(session, threads, state)
 
@@ -101,7 +98,7 @@ def ini_settings(name, sections):
     settings, section = [], ""
     with open(os.path.join(session_path(name), "apical.ini")) as ini:
         for raw in ini:
-            line = raw.split("#", 1)[0].split(";", 1)[0].strip()
+            line = raw.split("#", 1)[0].strip()  # '#' starts a comment, as in Boost's INI
             if line.startswith("[") and line.endswith("]"):
                 section = line[1:-1].strip()
             elif line and (section == "" or section in sections):

@@ -58,6 +58,7 @@ SessionShape movie_shape(const Invocation& inv) {
   s.height = movie->height();
   s.width = movie->width();
   s.sample_bytes = sample_bytes(movie->dtype());
+  s.frame_rate_hz = movie->acquisition().frame_rate_hz;
   return s;
 }
 

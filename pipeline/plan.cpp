@@ -17,11 +17,10 @@ constexpr double kMiB = 1024.0 * 1024.0;
 constexpr double kFloorMiB = 60;
 // Added to every bound: malloc arenas and thread stacks, which vary from run to run.
 constexpr double kSlackMiB = 8;
-// segment: two batches of float frames in flight (segment_stream.hpp); traces binned by at
-// least this many frames when the rate is unknown (the finest binning, the largest traces).
+// segment: two batches of float frames in flight (segment_stream.hpp).
 constexpr int kSegmentBatchesInFlight = 2;
-constexpr int kSegmentTemporalBin = 10;
-// extract: pieces of <= 16 MiB of float frames, up to 4 in its pipeline (extract_stream.cpp).
+// extract: pieces of <= 16 MiB of float frames, up to 4 in its pipeline (extract_stream.cpp),
+// each buffer reused.
 constexpr double kExtractPieceBytes = 16 * kMiB;
 constexpr int kExtractPiecesInFlight = 4;
 constexpr int kExtractRowBlock = 16;
@@ -83,13 +82,21 @@ StageEstimate register_estimate(const SessionShape& s, const RunSettings& r) {
                                     : "the reference sample: reference frames x frame size");
 }
 
+// segment's default temporal bin (choose_temporal_bin in segment_stream.cpp): ~3 Hz bins,
+// 10 frames when the rate is unknown, at least 100 bins.
+double segment_temporal_bin(const SessionShape& s) {
+  double bin = s.frame_rate_hz > 0 ? std::max(1.0, std::round(s.frame_rate_hz / 3.0)) : 10.0;
+  return std::max(1.0, std::min(bin, std::floor(double(s.frames) / 100)));
+}
+
 // Two batches of frames, ~200 B of accumulators and detection images per pixel, binned traces.
 StageEstimate segment_estimate(const SessionShape& s, const RunSettings& r) {
   const double batch = double(std::min<int64_t>(r.segment_batch_size, std::max<int64_t>(s.frames, 1)));
-  const double traces = double(total_rois(s)) * double(s.frames) / kSegmentTemporalBin * 4 * 2;
-  const double bytes = kSegmentBatchesInFlight * batch * pixels(s) * 4 + pixels(s) * 200 + traces + kSegmentFixedMiB * kMiB;
-  return finish("segment", bytes, r.threads,
-                "two batches x segment batch size x frame size");
+  const double traces = double(total_rois(s)) * double(s.frames) / segment_temporal_bin(s) * 4 * 2;
+  // Its batch buffers are reused last-in first-out: one worker only ever touches one.
+  const int in_flight = r.threads <= 1 ? 1 : kSegmentBatchesInFlight;
+  const double bytes = in_flight * batch * pixels(s) * 4 + pixels(s) * 200 + traces + kSegmentFixedMiB * kMiB;
+  return finish("segment", bytes, r.threads, "batches in flight x segment batch size x frame size");
 }
 
 // Pass 1: pieces of frames in flight (plus the integer piece being read), staged F/Fneu
@@ -97,12 +104,15 @@ StageEstimate segment_estimate(const SessionShape& s, const RunSettings& r) {
 StageEstimate extract_estimate(const SessionShape& s, const RunSettings& r) {
   const double frame_bytes = pixels(s) * 4;
   const double piece = std::clamp(std::floor(kExtractPieceBytes / frame_bytes), 1.0, double(r.batch_size));
-  const double pass1 = kExtractPiecesInFlight * piece * frame_bytes + piece * pixels(s) * s.sample_bytes +
+  // One worker carries a piece through the whole pipeline before it reads the next (a second
+  // buffer allowed for); two or more fill it.
+  const int in_flight = r.threads <= 1 ? 2 : kExtractPiecesInFlight;
+  const double pass1 = in_flight * piece * frame_bytes + piece * pixels(s) * s.sample_bytes +
                        double(total_rois(s)) * r.batch_size * 16 + double(s.planes) * pixels(s) * 16;
   const double T = double(s.frames), rois = double(total_rois(s));
   const double pass2 = kExtractRowBlock * T * 16 + double(r.threads) * T * 100 +
                        rois * std::min(T, double(kExtractRasterBins)) * 4;
-  return finish("extract", pass1 + pass2, r.threads, "4 pieces of <= 16 MiB of frames, then [16 ROIs, T] row blocks");
+  return finish("extract", pass1 + pass2, r.threads, "pieces of <= 16 MiB of frames in flight, then [16 ROIs, T] row blocks");
 }
 
 // Every plane's dF/F [N, T] in memory, read once more as it is converted.

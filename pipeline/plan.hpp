@@ -18,6 +18,7 @@ struct SessionShape {
   int64_t frames = 0;        // per plane
   int height = 0, width = 0;
   int sample_bytes = 2;      // bytes per raw sample (int16: 2; float32: 4)
+  double frame_rate_hz = 0;  // per plane; 0 when unknown
   std::vector<int64_t> rois_per_plane;  // from rois.h5, or assumed
   bool rois_measured = false;           // true when counted in rois.h5
 };

@@ -5,9 +5,15 @@ set -euo pipefail
 packages=(g++ cmake make pkg-config
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libhdf5-dev libboost-program-options-dev libtbb-dev libarmadillo-dev libfftw3-dev catch2)
-# The cluster workflow (Snakefile) and its test on a single-node SLURM (scripts/slurm-local.sh).
+# With --with-workflow (CI does this): the cluster workflow (Snakefile) and what its test
+# needs, a single-node SLURM (scripts/slurm-local.sh). Not by default: on a machine that runs
+# systemd, installing slurm-wlm and munge also starts their daemons.
 workflow_packages=(snakemake slurm-wlm munge)
-packages+=("${workflow_packages[@]}")
+case "${1:-}" in
+  --with-workflow) packages+=("${workflow_packages[@]}") ;;
+  "") ;;
+  *) echo "usage: $0 [--with-workflow]" >&2; exit 1 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

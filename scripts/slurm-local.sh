@@ -25,7 +25,7 @@ fail() {
 
 require_tools() {
   local tool missing=()
-  for tool in munged mungekey slurmctld slurmd sinfo sbatch scontrol; do
+  for tool in munged mungekey slurmctld slurmd sinfo sbatch scontrol python3; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
   done
   [ ${#missing[@]} -eq 0 ] || fail "missing ${missing[*]} (Debian: apt-get install slurm-wlm munge)"

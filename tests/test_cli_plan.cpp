@@ -32,7 +32,7 @@ int peak_rss_mb(const std::string& summary) {
 
 }  // namespace
 
-TEST_CASE("apical plan: key=value and JSON per stage; each stage's peak RSS stays within its bound", "[cli][plan]") {
+TEST_CASE("apical plan prints key=value and JSON per stage, and each stage peaks within its bound", "[cli][plan]") {
   TempDir dir;
   const std::string session = (dir / "s").string();
   auto sim = run_apical("simulate " + session + " -q --height 96 --width 96 --frames 1200 --neurons 8 --distractors 2");

@@ -213,7 +213,7 @@ TEST_CASE("Snakefile on a real SLURM: same data as make, no needless jobs, survi
   for (const auto& tool : {"snakemake", "slurmctld", "slurmd", "munged", "sbatch", "make"})
     if (!tool_present(tool)) {
       WARN(std::string(tool) + " is not installed; skipping the SLURM workflow test "
-                               "(apt-get install snakemake slurm-wlm munge, as scripts/install-deps.sh does)");
+                               "(bash scripts/install-deps.sh --with-workflow installs them)");
       return;
     }
   TempDir dir("apical_slurm");

@@ -69,3 +69,12 @@ TEST_CASE("plan: regress grows with ROIs x frames, extract barely", "[plan]") {
   CHECK(bounds(many, r)["regress"] - bounds(few, r)["regress"] >= int64_t(extra_cells * 8 / (1 << 20)));
   CHECK(bounds(many, r)["extract"] - bounds(few, r)["extract"] < 100);
 }
+
+TEST_CASE("plan: one thread holds fewer batches in segment and extract than two", "[plan]") {
+  RunSettings one, two;
+  one.threads = 1;
+  two.threads = 2;
+  auto single = bounds(typical_session(3000), one), pair = bounds(typical_session(3000), two);
+  CHECK(pair["segment"] - single["segment"] >= 50);  // one more 50-frame batch of 1 MiB frames
+  CHECK(pair["extract"] - single["extract"] >= 32);  // two more 16 MiB pieces
+}
