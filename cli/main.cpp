@@ -31,6 +31,8 @@ Usage qc_usage();
 int qc_run(const Invocation&);
 Usage run_usage();
 int run_run(const Invocation&);
+Usage plan_usage();
+int plan_run(const Invocation&);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -43,6 +45,7 @@ const std::vector<Command>& commands() {
       {"figures", "one CSV and PNG per figure panel from regress.h5 files", figures_usage, figures_run},
       {"qc", "per-session QC report: pictures and one offline HTML page", qc_usage, qc_run},
       {"run", "every stage for one session folder, skipping what is up to date", run_usage, run_run},
+      {"plan", "per-stage memory bounds and threads of a session, for schedulers", plan_usage, plan_run},
       {"evaluate", "score a session's outputs against simulated ground truth", evaluate_usage, evaluate_run},
   };
   return table;

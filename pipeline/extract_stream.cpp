@@ -94,6 +94,17 @@ void stream_fluorescence(const Movie& movie, const std::vector<TraceExtractor>& 
     int64_t first = 0;
   };
   std::vector<Staging> staging(static_cast<size_t>(planes));
+  // Frame buffers are recycled, so at most one per pipeline token ever exists: pass 1 then
+  // holds a fixed 4 pieces (freed pieces would linger in each thread's malloc arena instead).
+  std::mutex pool_mutex;
+  std::vector<FrameStack> free_frames;
+  auto take_frames = [&] {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    if (free_frames.empty()) return FrameStack();
+    FrameStack frames = std::move(free_frames.back());
+    free_frames.pop_back();
+    return frames;
+  };
   int64_t next_frame = 0, done = 0;
   size_t next_plane = 0;
   oneapi::tbb::parallel_pipeline(
@@ -106,6 +117,7 @@ void stream_fluorescence(const Movie& movie, const std::vector<TraceExtractor>& 
               return nullptr;
             }
             auto b = std::make_shared<PlaneBatch>();
+            b->frames = take_frames();
             b->plane = active[next_plane];
             const int64_t batch_end = std::min<int64_t>(T, (next_frame / o.batch_size + 1) * o.batch_size);
             const int count = int(std::min<int64_t>(piece, batch_end - next_frame));
@@ -127,7 +139,9 @@ void stream_fluorescence(const Movie& movie, const std::vector<TraceExtractor>& 
                 b->f.resize(cells);
                 b->fneu.resize(cells);
                 ex.extract(b->frames, b->f.data(), b->fneu.data());
-                b->frames = FrameStack();  // release the pixels before the write waits
+                std::lock_guard<std::mutex> lock(pool_mutex);  // back to the pool before the write waits
+                free_frames.push_back(std::move(b->frames));
+                b->frames = FrameStack();
                 return b;
               }) &
           oneapi::tbb::make_filter<std::shared_ptr<PlaneBatch>, void>(

@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Installs apical's build dependencies from Debian 12 packages, only those missing.
+# Installs apical's build and test dependencies from Debian 12 packages, only those missing.
 # Runs apt-get as root (directly, or through sudo when available).
 set -euo pipefail
 packages=(g++ cmake make pkg-config
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libhdf5-dev libboost-program-options-dev libtbb-dev libarmadillo-dev libfftw3-dev catch2
   nlohmann-json3-dev)
+# With --with-workflow (CI does this): the cluster workflow (Snakefile) and what its test
+# needs, a single-node SLURM (scripts/slurm-local.sh). Not by default: on a machine that runs
+# systemd, installing slurm-wlm and munge also starts their daemons.
+workflow_packages=(snakemake slurm-wlm munge)
+case "${1:-}" in
+  --with-workflow) packages+=("${workflow_packages[@]}") ;;
+  "") ;;
+  *) echo "usage: $0 [--with-workflow]" >&2; exit 1 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
