@@ -80,13 +80,11 @@ int evaluate_run(const Invocation& inv) {
   std::string csv = inv.get<std::string>("output");
   if (!csv.empty()) {
     AtomicOutput out(csv, inv.force);
-    {
-      std::ofstream f(out.temp_path());
-      f << "stage,subject,metric,value\n" << std::setprecision(8);
-      for (const auto& [stage, subject, metric, value] : table.rows)
-        f << stage << "," << subject << "," << metric << "," << value << "\n";
-      if (!f) throw file_error(csv, "cannot write");
-    }
+    std::ostringstream f;
+    f << "stage,subject,metric,value\n" << std::setprecision(8);
+    for (const auto& [stage, subject, metric, value] : table.rows)
+      f << stage << "," << subject << "," << metric << "," << value << "\n";
+    out.write(f.str());
     out.commit();
   }
   summary(inv, "scored " + std::to_string(table.rows.size()) + " metrics against " + truth_path, clock.seconds());

@@ -8,6 +8,7 @@
 #include "cli/command.hpp"
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
+#include "io/h5.hpp"
 
 namespace apical::cli {
 
@@ -67,6 +68,7 @@ void print_overview() {
 
 int main(int argc, char** argv) {
   using namespace apical::cli;
+  apical::h5::skip_library_cleanup_at_exit();
   if (argc < 2) {
     print_overview();
     return kBadInput;

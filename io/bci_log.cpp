@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "io/atomic_output.hpp"
 #include "io/error.hpp"
 
 namespace apical {
@@ -119,20 +120,20 @@ BciLog read_bci_log(const fs::path& folder) {
 
 void write_bci_log(const fs::path& folder, const BciLog& log) {
   fs::create_directories(folder);
-  std::ofstream frames(folder / "frames.csv");
+  std::ostringstream frames, trials, ensemble;
   frames << kFramesHeader << "\n" << std::setprecision(9);
   for (const auto& f : log.frames)
     frames << f.frame << "," << f.time_s << "," << f.control << "," << f.cursor << "," << f.target << "," << f.trial << "\n";
-  std::ofstream trials(folder / "trials.csv");
   trials << kTrialsHeader << "\n";
   for (const auto& t : log.trials)
     trials << t.trial << "," << t.start_frame << "," << t.end_frame << "," << (t.hit ? "hit" : "miss") << ","
            << t.reward_frame << "\n";
-  std::ofstream ensemble(folder / "ensemble.csv");
   ensemble << kEnsembleHeader << "\n" << std::setprecision(7);
   for (const auto& e : log.ensemble)
     ensemble << e.neuron << "," << (e.role > 0 ? "P+" : "P-") << "," << e.y << "," << e.x << "\n";
-  if (!frames || !trials || !ensemble) throw file_error(folder.string(), "cannot write the BCI log");
+  write_whole_file(folder / "frames.csv", frames.str());
+  write_whole_file(folder / "trials.csv", trials.str());
+  write_whole_file(folder / "ensemble.csv", ensemble.str());
 }
 
 }  // namespace apical

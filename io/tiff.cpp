@@ -10,6 +10,7 @@
 #include <limits>
 #include <regex>
 
+#include "io/atomic_output.hpp"
 #include "io/error.hpp"
 #include "io/round_clip.hpp"
 
@@ -415,7 +416,7 @@ void TiffWriter::write_all(const void* data, size_t bytes, uint64_t offset) {
   while (done < bytes) {
     ssize_t n = ::pwrite(fd_.get(), p + done, bytes - done, off_t(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw file_error(path_, std::string("write failed: ") + std::strerror(errno));
+    if (n <= 0) throw write_error(path_, n < 0 ? errno : ENOSPC);
     done += size_t(n);
   }
 }

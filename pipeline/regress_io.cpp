@@ -400,6 +400,7 @@ void write_regress(const std::string& path, const RegressResult& R, const Regres
   write_column(ensemble, "y", m.y, "px");
   write_column(ensemble, "x", m.x, "px");
   write_column(ensemble, "distance_px", m.distance_px, "px");
+  file.close();
 }
 
 RegressFile read_regress(const std::string& path) {
