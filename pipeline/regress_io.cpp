@@ -220,6 +220,7 @@ RegressInputs read_regress_inputs(const std::string& traces_path, const std::str
   in.log = behaviour_log(log);
 
   const SparseMasks& masks = rois.planes[size_t(in.soma_plane)].masks;
+  check_bci_log_fits(log, T, masks.height, masks.width);
   const size_t n = masks.count();
   in.centroid_y.resize(n);
   in.centroid_x.resize(n);
