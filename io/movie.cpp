@@ -123,6 +123,9 @@ class TiffPages : public PageSource {
     const size_t file = file_of(index);
     readers_[file]->read_page(index - starts_[file], out);
   }
+  void check_unchanged() const override {
+    for (const auto& reader : readers_) reader->check_unchanged();
+  }
   void prefetch_page(int64_t index) const override {
     if (index < 0 || index >= total_) return;
     const size_t file = file_of(index);
@@ -382,6 +385,7 @@ class InterleavedMovie : public Movie {
   std::string dtype() const override { return pages_->dtype(); }
   const Acquisition& acquisition() const override { return acquisition_; }
   std::vector<std::string> files() const override { return pages_->files(); }
+  void check_unchanged() const override { pages_->check_unchanged(); }
   int64_t leftover_pages() const { return pages_->pages() - frames_ * volume_pages_; }
   void read(int plane, int64_t first, int count, FrameStack& out) const override {
     if (plane < 0 || plane >= planes() || first < 0 || first + count > frames_)

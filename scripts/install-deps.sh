@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs apical's build dependencies from Debian 12 packages, only those missing.
-# Runs apt-get as root (directly, or through sudo when available).
+# Runs apt-get as root (directly, or through sudo when available). With --fuzz, also clang
+# and its libFuzzer/sanitizer runtimes (for fuzz/run.sh; the sanitizer tests use g++'s).
 set -euo pipefail
 packages=(g++ cmake make pkg-config
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libhdf5-dev libboost-program-options-dev libtbb-dev libarmadillo-dev libfftw3-dev catch2)
+if [ "${1:-}" = "--fuzz" ]; then packages+=(clang libclang-rt-14-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

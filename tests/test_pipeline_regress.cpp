@@ -259,7 +259,7 @@ TEST_CASE("ensemble neurons without a soma ROI within --match-radius are reporte
   CHECK(std::count_if(role.begin(), role.end(), [](int8_t v) { return v != 0; }) == int(log.ensemble.size()) - 1);
 }
 
-TEST_CASE("an ensemble neuron at y = 9999 in a smaller field is an error naming ensemble.csv and its line; no output",
+TEST_CASE("an ensemble neuron at y = 9999 in a smaller field is an error naming ensemble.csv and its line, with no output",
           "[regress][pipeline][bci]") {
   TempDir dir;
   const std::string session = build_session(dir, "far", small_params(5, 1500));
