@@ -249,6 +249,10 @@ uint64_t TiffReader::parse_directory(uint64_t offset, int64_t index) {
     // A value larger than the file is corrupt: checked before multiplying (the count may
     // overflow) and before allocating (fuzzing found a 256 MB allocation per entry here).
     if (e.count > file_size_ / type_size) throw file_error(path_, "corrupt directory entry in " + page_name);
+    // Every tag read below needs a value (fuzzing found a count of 0: a copy from null).
+    if (e.count == 0)
+      throw file_error(path_, "corrupt directory entry in " + page_name + ": tag " + std::to_string(e.tag) +
+                                  " has no value");
     const uint64_t total = e.count * type_size;
     uint64_t at = 0;
     if (total > inline_bytes) {
@@ -321,9 +325,9 @@ uint64_t TiffReader::parse_directory(uint64_t offset, int64_t index) {
   uint64_t total = 0;
   for (size_t s = 0; s < n_strips; ++s) {
     Strip strip{entry_value(strip_offsets, s, swap_bytes_), entry_value(strip_bytes, s, swap_bytes_)};
-    if (strip.offset + strip.bytes > file_size_)
-      throw file_error(path_, "truncated: pixel data of " + page_name + " ends at byte " +
-                                  std::to_string(strip.offset + strip.bytes) + " but the file has " +
+    if (strip.bytes > file_size_ || strip.offset > file_size_ - strip.bytes)  // (no overflow)
+      throw file_error(path_, "truncated: pixel data of " + page_name + " ends beyond byte " +
+                                  std::to_string(std::max(strip.offset, strip.bytes)) + " but the file has " +
                                   std::to_string(file_size_) + " bytes");
     if (!page.strips.empty() && page.strips.back().offset + page.strips.back().bytes == strip.offset)
       page.strips.back().bytes += strip.bytes;
