@@ -21,6 +21,13 @@ inline std::filesystem::path scratch(const std::string& name) {
     std::filesystem::path base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
     std::filesystem::path f = base / ("apical_fuzz_" + std::to_string(::getpid()));
     std::filesystem::create_directories(f);
+    // Removed at exit (a crash leaves it, beside the finding). The path is copied to a string
+    // that is never destroyed: this handler runs after the static `folder` is gone.
+    static const std::string* const to_remove = new std::string(f.string());
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(*to_remove, ec);
+    });
     return f;
   }();
   return folder / name;
