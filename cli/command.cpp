@@ -209,17 +209,7 @@ MovieSpec movie_spec(const Invocation& inv, const std::vector<std::string>& path
   spec.axes = inv.get<std::string>("axes");
   spec.channel = inv.get<int>("channel");
   if (inv.options.count("raw-dtype")) spec.raw_dtype = inv.get<std::string>("raw-dtype");
-  if (inv.options.count("raw-shape")) {
-    std::stringstream s(inv.get<std::string>("raw-shape"));
-    std::string part;
-    while (std::getline(s, part, ',')) {
-      try {
-        spec.raw_shape.push_back(std::stoll(part));
-      } catch (...) {
-        throw InputError("--raw-shape: '" + part + "' is not a number");
-      }
-    }
-  }
+  if (inv.options.count("raw-shape")) spec.raw_shape = parse_raw_shape(inv.get<std::string>("raw-shape"));
   return spec;
 }
 

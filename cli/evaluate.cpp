@@ -61,12 +61,10 @@ struct ScoreTable {
 
 void write_scores_csv(const std::string& csv, const std::vector<ScoreRow>& rows, bool force) {
   AtomicOutput out(csv, force);
-  {
-    std::ofstream f(out.temp_path());
-    f << "stage,subject,metric,value\n" << std::setprecision(8);
-    for (const auto& [stage, subject, metric, value] : rows) f << stage << "," << subject << "," << metric << "," << value << "\n";
-    if (!f) throw file_error(csv, "cannot write");
-  }
+  std::ostringstream f;
+  f << "stage,subject,metric,value\n" << std::setprecision(8);
+  for (const auto& [stage, subject, metric, value] : rows) f << stage << "," << subject << "," << metric << "," << value << "\n";
+  out.write(f.str());  // checked: a full disk is an error naming the file
   out.commit();
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli/command.hpp"
 #include "io/error.hpp"
+#include "io/session_lock.hpp"
 
 namespace apical::cli {
 
@@ -71,6 +72,7 @@ int run_run(const Invocation& inv) {
   auto last = std::find(kStages.begin(), kStages.end(), inv.get<std::string>("to"));
   if (first == kStages.end() || last == kStages.end() || first > last)
     throw InputError("--from/--to must name stages in order: register segment extract regress figures qc");
+  SessionLock lock(*inv.session);  // a second run on this session stops here, with a message
   std::vector<std::string> shared = shared_arguments(inv);
   // regress and figures analyse the BCI task: imaging-only sessions stop before them.
   const bool imaging_only = !std::filesystem::exists(*inv.session / "bci");

@@ -109,12 +109,12 @@ std::string scanimage_description(const SimulationParams& p) {
 }
 
 void write_apical_ini(const fs::path& path, const SimulationParams& p) {
-  std::ofstream ini(path);
+  std::ostringstream ini;
   ini << "# Written by apical simulate. Options of any stage may be added in [register],\n"
       << "# [segment], [extract], [regress] sections; the command line wins over this file.\n"
       << "[acquisition]\nplanes = 2\nroles = soma,dendrite\nchannels = 1\n"
       << std::setprecision(10) << "frame_rate_hz = " << p.frame_rate_hz << "\npixel_size_um = " << p.pixel_size_um << "\n";
-  if (!ini) throw file_error(path.string(), "cannot write");
+  write_whole_file(path, ini.str());
 }
 
 // Interleaved raw movie (plane fastest, one channel), split across files like ScanImage.

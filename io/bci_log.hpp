@@ -35,11 +35,22 @@ struct BciLog {
   std::vector<BciFrameRow> frames;
   std::vector<BciTrialRow> trials;
   std::vector<EnsembleRow> ensemble;
+  // Where it was read from, and each row's line in its file (for messages; empty when built).
+  std::filesystem::path folder;
+  std::vector<int> frame_lines, trial_lines, ensemble_lines;
 };
 
-// Reads the three files from `folder` (the session's bci/). InputError naming file and line
-// for a missing file, a wrong header, a bad value or frames out of order.
+// Reads the three files from `folder` (the session's bci/). InputError naming the file and
+// line for: a missing file, a wrong header, a bad or non-finite value; frames missing,
+// repeated or out of order; cursor or target outside 0..6; a trial ending before it starts,
+// overlapping or preceding the previous trial, or repeating its id; a hit's reward frame
+// outside its trial, a miss with a reward frame; an ensemble neuron at a negative position,
+// or repeating its id.
 BciLog read_bci_log(const std::filesystem::path& folder);
+// Checks a log read by read_bci_log against the imaging (`frames` frames of height x width
+// px in the soma plane): InputError naming the file and line for a trial reaching beyond
+// the movie or an ensemble neuron outside the field.
+void check_bci_log_fits(const BciLog& log, int64_t frames, int height, int width);
 // Writes the three CSV files into `folder` (created if needed).
 void write_bci_log(const std::filesystem::path& folder, const BciLog& log);
 

@@ -1,10 +1,15 @@
 #include "io/h5.hpp"
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <numeric>
 
+#include "io/atomic_output.hpp"
 #include "io/error.hpp"
 
 namespace apical::h5 {
@@ -24,6 +29,8 @@ void Handle::reset() {
   id_ = -1;
 }
 
+void skip_library_cleanup_at_exit() { H5dont_atexit(); }
+
 void silence_library_errors() {
   static std::once_flag once;
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
@@ -42,8 +49,51 @@ template <> hid_t native_type<uint64_t>() { return H5T_NATIVE_UINT64; }
 
 namespace {
 
+// The errno HDF5's error stack quotes for a failed system call ("errno = 28, ..."), or 0.
+int errno_on_error_stack() {
+  int found = 0;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* entry, void* data) -> herr_t {
+        const char* quoted = entry->desc ? std::strstr(entry->desc, "errno = ") : nullptr;
+        if (quoted && *static_cast<int*>(data) == 0) *static_cast<int*>(data) = std::atoi(quoted + 8);
+        return 0;
+      },
+      &found);
+  return found;
+}
+
+bool disk_is_full_under(const std::string& file) {
+  std::filesystem::path folder = std::filesystem::path(file).parent_path();
+  struct statvfs st {};
+  return ::statvfs(folder.empty() ? "." : folder.c_str(), &st) == 0 && st.f_bavail == 0;
+}
+
+// Why a write through HDF5 just failed: the errno it saw, ENOSPC when the disk is full
+// (HDF5 does not always quote the errno), else 0.
+int write_failure_errno(const std::string& file) {
+  int error_number = errno_on_error_stack();
+  if (error_number == 0 && disk_is_full_under(file)) error_number = ENOSPC;
+  H5Eclear2(H5E_DEFAULT);
+  return error_number;
+}
+
+int write_failure_errno_or_eio(const std::string& file) {
+  const int error_number = write_failure_errno(file);
+  return error_number ? error_number : EIO;  // HDF5 named no cause
+}
+
+// Write calls: a failed system call (a full disk) is the user's to fix (write_error, exit 1);
+// any other failure is apical's (exit 2).
 void check(herr_t status, const std::string& file, const std::string& what) {
-  if (status < 0) throw std::runtime_error(file + ": HDF5 failed to " + what);
+  if (status >= 0) return;
+  if (int error_number = write_failure_errno(file)) throw write_error(file, error_number);
+  throw std::runtime_error(file + ": HDF5 failed to " + what);
+}
+
+hid_t check_id(hid_t id, const std::string& file, const std::string& what) {
+  check(id < 0 ? -1 : 0, file, what);
+  return id;
 }
 
 Handle make_simple_space(const Dims& dims, const Dims& max_dims = {}) {
@@ -67,9 +117,9 @@ void write_string_attribute(hid_t object, const std::string& name, const std::st
   if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
   Handle type = string_type(value.size() + 1);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  Handle attr(H5Acreate2(object, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+  Handle attr(check_id(H5Acreate2(object, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                       file, "create attribute " + name),
               H5Aclose);
-  if (!attr.valid()) throw std::runtime_error(file + ": HDF5 failed to create attribute " + name);
   check(H5Awrite(attr.id(), type.id(), value.c_str()), file, "write attribute " + name);
 }
 
@@ -78,10 +128,10 @@ void write_number_attribute(hid_t object, const std::string& name, const T& valu
                             const std::string& file) {
   if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  Handle attr(H5Acreate2(object, name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
-                         H5P_DEFAULT),
+  Handle attr(check_id(H5Acreate2(object, name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
+                                  H5P_DEFAULT),
+                       file, "create attribute " + name),
               H5Aclose);
-  if (!attr.valid()) throw std::runtime_error(file + ": HDF5 failed to create attribute " + name);
   check(H5Awrite(attr.id(), native_type<T>(), &value), file, "write attribute " + name);
 }
 
@@ -135,6 +185,12 @@ Dims Dataset::chunk_dims() const {
 size_t Dataset::element_bytes() const {
   Handle type(H5Dget_type(handle_.id()), H5Tclose);
   return H5Tget_size(type.id());
+}
+
+Dataset::~Dataset() {
+  if (!handle_.valid()) return;
+  H5Eclear2(H5E_DEFAULT);
+  if (H5Dclose(handle_.release()) < 0) record_write_failure(file_, write_failure_errno_or_eio(file_));
 }
 
 Dims Dataset::dims() const {
@@ -250,8 +306,8 @@ Group Group::create_group(const std::string& name) {
   if (has(name)) return group(name);
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.id(), 1);
-  hid_t id = H5Gcreate2(handle_.id(), name.c_str(), lcpl.id(), H5P_DEFAULT, H5P_DEFAULT);
-  if (id < 0) throw std::runtime_error(file_ + ": HDF5 failed to create group " + name);
+  hid_t id = check_id(H5Gcreate2(handle_.id(), name.c_str(), lcpl.id(), H5P_DEFAULT, H5P_DEFAULT), file_,
+                      "create group " + name);
   return Group(Handle(id, H5Gclose), join_path(path_, name), file_);
 }
 
@@ -300,9 +356,9 @@ Dataset Group::create_dataset(const std::string& name, hid_t type, const Dims& d
   }
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.id(), 1);
-  hid_t id = H5Dcreate2(handle_.id(), name.c_str(), type, space.id(), lcpl.id(), dcpl.id(),
-                        H5P_DEFAULT);
-  if (id < 0) throw std::runtime_error(file_ + ": HDF5 failed to create dataset " + name);
+  hid_t id = check_id(H5Dcreate2(handle_.id(), name.c_str(), type, space.id(), lcpl.id(), dcpl.id(),
+                                 H5P_DEFAULT),
+                      file_, "create dataset " + name);
   return Dataset(Handle(id, H5Dclose), join_path(path_, name), file_);
 }
 
@@ -394,14 +450,39 @@ File File::open_read(const std::string& path) {
   if (is_hdf5 <= 0) throw file_error(path, "is not an HDF5 file (or cannot be read)");
   hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) throw file_error(path, "cannot open as HDF5 (corrupt or truncated?)");
-  return File(Handle(id, H5Fclose), path);
+  return File(Handle(id, H5Fclose), path, false);
 }
 
 File File::create(const std::string& path) {
   silence_library_errors();
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (id < 0) throw file_error(path, "cannot create HDF5 file (is the folder writable?)");
-  return File(Handle(id, H5Fclose), path);
+  return File(Handle(id, H5Fclose), path, true);
+}
+
+int File::flush_and_close() {
+  H5Eclear2(H5E_DEFAULT);
+  const hid_t id = handle_.release();
+  // A file whose flush failed is left open: HDF5 1.10 can crash closing it (and at exit,
+  // hence skip_library_cleanup_at_exit). The process is about to fail anyway.
+  if (H5Fflush(id, H5F_SCOPE_LOCAL) < 0) return write_failure_errno_or_eio(path_);
+  if (H5Fclose(id) < 0) return write_failure_errno_or_eio(path_);
+  return 0;
+}
+
+void File::close() {
+  if (!handle_.valid()) return;
+  if (!writable_) {
+    handle_.reset();
+    return;
+  }
+  if (int error_number = flush_and_close()) throw write_error(path_, error_number);
+}
+
+File::~File() {
+  if (!handle_.valid()) return;
+  if (!writable_) return;  // the handle closes itself
+  if (int error_number = flush_and_close()) record_write_failure(path_, error_number);
 }
 
 Group File::root() const {

@@ -23,6 +23,11 @@ class Handle {
   Handle& operator=(const Handle&) = delete;
   ~Handle() { reset(); }
   void reset();
+  hid_t release() {  // gives up ownership without closing
+    hid_t id = id_;
+    id_ = -1;
+    return id;
+  }
   hid_t id() const { return id_; }
   bool valid() const { return id_ >= 0; }
 
@@ -44,6 +49,12 @@ class Dataset {
  public:
   Dataset(Handle handle, std::string path, std::string file)
       : handle_(std::move(handle)), path_(std::move(path)), file_(std::move(file)) {}
+  Dataset(Dataset&&) = default;
+  Dataset& operator=(Dataset&&) = default;
+  // Closing a dataset writes the chunks it still caches. That write can fail (a full disk)
+  // where nothing can be thrown: the failure is recorded (record_write_failure) so that the
+  // AtomicOutput holding the file refuses to commit it.
+  ~Dataset();
   Dims dims() const;
   // Chunk shape; empty for contiguous storage.
   Dims chunk_dims() const;
@@ -130,16 +141,33 @@ class File {
  public:
   static File open_read(const std::string& path);
   static File create(const std::string& path);  // truncates
+  File(File&&) = default;
+  File& operator=(File&&) = default;
+  // A file being written that was not close()d records any failure of its final flush
+  // (record_write_failure), so the AtomicOutput holding it refuses to commit.
+  ~File();
+  // Flushes and closes a file being written: every cached chunk and all metadata reach the
+  // file now, so a full disk is an InputError naming it (write_error) instead of a silently
+  // short file. Groups and datasets still open stay usable for reading until they close.
+  void close();
   Group root() const;
   const std::string& path() const { return path_; }
 
  private:
-  File(Handle handle, std::string path) : handle_(std::move(handle)), path_(std::move(path)) {}
+  File(Handle handle, std::string path, bool writable)
+      : handle_(std::move(handle)), path_(std::move(path)), writable_(writable) {}
+  // 0 when the flush and close succeeded, else the errno (EIO when HDF5 names none).
+  int flush_and_close();
   Handle handle_;
   std::string path_;
+  bool writable_ = false;
 };
 
 // Turns HDF5's own error printing off for the process (apical reports its own messages).
 void silence_library_errors();
+// Call first in main(), before any HDF5 call. HDF5's exit-time cleanup closes files left
+// open, and crashes (1.10.8) on one whose writes failed (a full disk). apical closes every
+// file it wrote itself, and a temporary whose flush failed is deleted, so nothing is lost.
+void skip_library_cleanup_at_exit();
 
 }  // namespace apical::h5

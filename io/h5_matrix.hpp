@@ -20,6 +20,9 @@ arma::Mat<T> read_matrix(const Group& group, const std::string& name) {
   Dims dims = ds.dims();
   if (dims.size() != 2) throw file_error(group.file(), ds.path() + " is not a 2-D matrix");
   std::vector<T> values = ds.read<T>();
+  // An empty matrix has no memory to copy from (Armadillo would bind a reference to null:
+  // found by UBSan).
+  if (values.empty()) return arma::Mat<T>(arma::uword(dims[0]), arma::uword(dims[1]));
   arma::Mat<T> transposed(values.data(), arma::uword(dims[1]), arma::uword(dims[0]));
   return transposed.t();
 }

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <sstream>
 
 #include "io/error.hpp"
 #include "io/h5.hpp"
@@ -124,6 +125,9 @@ class TiffPages : public PageSource {
     const size_t file = file_of(index);
     readers_[file]->read_page(index - starts_[file], out);
   }
+  void check_unchanged() const override {
+    for (const auto& reader : readers_) reader->check_unchanged();
+  }
   void prefetch_page(int64_t index) const override {
     if (index < 0 || index >= total_) return;
     const size_t file = file_of(index);
@@ -138,8 +142,12 @@ class TiffPages : public PageSource {
     const TiffReader& r = *readers_[0];
     for (const std::string* text : {&r.scanimage_header(), &r.first_description(), &r.software()}) {
       bool found = false;
-      Acquisition a = scanimage_acquisition(*text, found);
-      if (found) return a;
+      try {
+        Acquisition a = scanimage_acquisition(*text, found);
+        if (found) return a;
+      } catch (const InputError& e) {
+        throw file_error(r.path(), e.what());
+      }
     }
     return {};
   }
@@ -152,6 +160,18 @@ class TiffPages : public PageSource {
   std::vector<int64_t> starts_;
   int64_t total_ = 0;
 };
+
+// ----------------------------------------------------------------- frame sizes
+
+// Frames beyond this side are not microscope frames but a damaged header; reading one
+// would allocate gigabytes before anything else could notice.
+constexpr uint64_t kMaxFrameSide = 65536;
+
+void check_frame_size(const std::string& file, uint64_t height, uint64_t width) {
+  if (height == 0 || width == 0 || height > kMaxFrameSide || width > kMaxFrameSide)
+    throw file_error(file, "frames of " + std::to_string(height) + "x" + std::to_string(width) +
+                               " px are not plausible (each side 1.." + std::to_string(kMaxFrameSide) + ")");
+}
 
 // ----------------------------------------------------------------- axis orders
 
@@ -200,6 +220,9 @@ class Hdf5Pages : public PageSource {
       throw file_error(path, "dataset " + dataset + " is not numeric");
     for (auto d : dims_)
       if (d == 0) throw file_error(path, "dataset " + dataset + " is empty");
+    check_frame_size(path, dims_[size_t(order_.y)], dims_[size_t(order_.x)]);
+    if (dims_[size_t(order_.t)] > uint64_t(INT64_MAX))
+      throw file_error(path, "dataset " + dataset + " has an implausible frame count");
     // HDF5 shares one chunk cache among all open handles of a dataset, sized at the first
     // open: the probing handle must be closed before the reading one opens with its cache.
     const size_t cache_bytes = chunk_cache_bytes(*ds);
@@ -300,6 +323,8 @@ class RawPages : public PageSource {
     if (order.t != 0 || order.y != 1)
       throw file_error(path, "raw files must be stored frame by frame (axes tyx)");
     if (shape.size() != 3) throw file_error(path, "raw files need --raw-shape T,H,W");
+    if (shape[0] < 1) throw file_error(path, "--raw-shape: the frame count must be at least 1");
+    check_frame_size(path, uint64_t(std::max<int64_t>(shape[1], 0)), uint64_t(std::max<int64_t>(shape[2], 0)));
     frames_ = shape[0];
     height_ = int(shape[1]);
     width_ = int(shape[2]);
@@ -308,11 +333,14 @@ class RawPages : public PageSource {
     fd_ = FileDescriptor(fd);
     struct stat st {};
     ::fstat(fd, &st);
-    uint64_t expected = uint64_t(frames_) * height_ * width_ * sample_type_bytes(type_);
-    if (uint64_t(st.st_size) != expected)
-      throw file_error(path, "has " + std::to_string(st.st_size) + " bytes but shape " +
+    const uint64_t frame_bytes = uint64_t(height_) * uint64_t(width_) * sample_type_bytes(type_);
+    // Compared by division: frames x frame_bytes may not fit in 64 bits.
+    const uint64_t size = uint64_t(st.st_size);
+    if (size % frame_bytes != 0 || size / frame_bytes != uint64_t(frames_))
+      throw file_error(path, "has " + std::to_string(size) + " bytes (" + std::to_string(size / frame_bytes) +
+                                 " frames of " + std::to_string(frame_bytes) + " bytes) but shape " +
                                  std::to_string(frames_) + "x" + std::to_string(height_) + "x" +
-                                 std::to_string(width_) + " " + dtype + " needs " + std::to_string(expected));
+                                 std::to_string(width_) + " " + dtype + " needs " + std::to_string(frames_) + " frames");
   }
   int64_t pages() const override { return frames_; }
   int height() const override { return height_; }
@@ -382,6 +410,7 @@ class InterleavedMovie : public Movie {
   std::string dtype() const override { return pages_->dtype(); }
   const Acquisition& acquisition() const override { return acquisition_; }
   std::vector<std::string> files() const override { return pages_->files(); }
+  void check_unchanged() const override { pages_->check_unchanged(); }
   int64_t leftover_pages() const { return pages_->pages() - frames_ * volume_pages_; }
   void read(int plane, int64_t first, int count, FrameStack& out) const override {
     if (plane < 0 || plane >= planes() || first < 0 || first + count > frames_)
@@ -499,6 +528,25 @@ std::vector<std::string> expand_movie_paths(const std::vector<std::string>& path
   }
   if (out.empty()) throw InputError("no input movie given");
   return out;
+}
+
+std::vector<int64_t> parse_raw_shape(const std::string& text) {
+  std::vector<int64_t> shape;
+  std::stringstream s(text);
+  std::string part;
+  while (std::getline(s, part, ',')) {
+    size_t used = 0;
+    int64_t value = 0;
+    try {
+      value = std::stoll(part, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used == 0 || used != part.size() || value < 1)
+      throw InputError("--raw-shape: '" + part + "' is not a positive whole number (expected T,H,W)");
+    shape.push_back(value);
+  }
+  return shape;
 }
 
 std::unique_ptr<PageSource> open_pages(const MovieSpec& spec) {

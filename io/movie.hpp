@@ -62,6 +62,8 @@ class PageSource {
   virtual std::vector<std::string> files() const = 0;
   // Acquisition facts found in the files themselves (ScanImage headers).
   virtual Acquisition metadata() const { return {}; }
+  // InputError when a file changed since it was opened (sources that can tell).
+  virtual void check_unchanged() const {}
 };
 
 // A movie with planes: what every stage reads.
@@ -84,6 +86,9 @@ class Movie {
   // check_finite for a batch read from this movie; stages call it on each batch. Movies that
   // store integers cannot hold NaN/Inf and skip the scan.
   void require_finite(const FrameStack& batch, int plane, const std::string& source) const;
+  // InputError naming the file when an input changed (truncated, rewritten) while it was
+  // read. Stages call it after their last read, before they commit.
+  virtual void check_unchanged() const {}
 };
 
 // Opens raw input per spec (TIFF files/folder/glob, HDF5 dataset, raw binary), applying
@@ -93,6 +98,9 @@ std::unique_ptr<Movie> open_movie(const MovieSpec& spec, const AcquisitionOverri
 std::unique_ptr<PageSource> open_pages(const MovieSpec& spec);
 // Opens an apical registered.h5 (planes as /plane{k}/movie).
 std::unique_ptr<Movie> open_registered(const std::string& path);
+// "T,H,W" (--raw-shape) as numbers; InputError for anything that is not a list of
+// positive integers.
+std::vector<int64_t> parse_raw_shape(const std::string& text);
 // Expands a folder or glob into an ordered list of TIFF files (natural sort).
 std::vector<std::string> expand_movie_paths(const std::vector<std::string>& paths);
 

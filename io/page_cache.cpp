@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "io/atomic_output.hpp"
 #include "io/error.hpp"
 
 namespace apical {
@@ -27,7 +28,7 @@ void DropBehind::write_back(uint64_t offset, uint64_t bytes, unsigned flags) con
   // A filesystem without it is fine; a failed writeback is a failed write, and reporting it here
   // is the only chance: the error is consumed, a later close() would not see it.
   if (errno == EINVAL || errno == ESPIPE || errno == ENOSYS || errno == EOPNOTSUPP) return;
-  throw file_error(path_.empty() ? "output file" : path_, std::string("write failed: ") + std::strerror(errno));
+  throw write_error(path_.empty() ? "output file" : path_, errno);
 }
 
 void DropBehind::after_write() {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "io/error.hpp"
+
 namespace apical {
 namespace {
 
@@ -24,6 +26,26 @@ double number_or(const std::map<std::string, std::string>& keys, const std::stri
   } catch (...) {
     return fallback;
   }
+}
+
+// Counts (slices, channels, flyback frames) beyond this are a damaged header, not a microscope.
+constexpr double kMaxCount = 100000;
+
+// A count from the header: a whole number in 0..kMaxCount, else InputError naming the key.
+int count_or(const std::map<std::string, std::string>& keys, const std::string& key, int fallback) {
+  const double value = number_or(keys, key, fallback);
+  if (!(value >= 0 && value <= kMaxCount))  // also NaN
+    throw InputError("ScanImage metadata: " + key + " = " + keys.at(key) + " is not a count in 0.." +
+                     std::to_string(int(kMaxCount)));
+  return int(value);
+}
+
+// A rate or zoom from the header: finite and not negative, else InputError naming the key.
+double positive_or(const std::map<std::string, std::string>& keys, const std::string& key, double fallback) {
+  const double value = number_or(keys, key, fallback);
+  if (!(value >= 0 && value < 1e9))
+    throw InputError("ScanImage metadata: " + key + " = " + keys.at(key) + " is not a plausible value");
+  return value;
 }
 
 // "[1;2]" or "[1 2]" or "1" -> number of entries.
@@ -70,10 +92,10 @@ Acquisition scanimage_acquisition(const std::string& text, bool& found) {
   if (keys.count("state.acq.frameRate") || keys.count("state.software.version")) {
     found = true;
     a.source = "ScanImage 3.x header";
-    a.frame_rate_hz = number_or(keys, "state.acq.frameRate", 0);
-    a.zoom = number_or(keys, "state.acq.zoomFactor", 0);
+    a.frame_rate_hz = positive_or(keys, "state.acq.frameRate", 0);
+    a.zoom = positive_or(keys, "state.acq.zoomFactor", 0);
     a.bidirectional = number_or(keys, "state.acq.bidirectionalScan", 0) != 0;
-    a.channels = std::max(1, int(number_or(keys, "state.acq.numberOfChannelsSave", 0)));
+    a.channels = std::max(1, count_or(keys, "state.acq.numberOfChannelsSave", 0));
     if (!keys.count("state.acq.numberOfChannelsSave")) {
       int saving = 0;
       for (int c = 1; c <= 4; ++c)
@@ -87,18 +109,19 @@ Acquisition scanimage_acquisition(const std::string& text, bool& found) {
   if (keys.count("SI.hRoiManager.scanFrameRate") || keys.count("SI.VERSION_MAJOR")) {
     found = true;
     a.source = "ScanImage 2015+ header";
-    double frame_rate = number_or(keys, "SI.hRoiManager.scanFrameRate", 0);
-    a.zoom = number_or(keys, "SI.hRoiManager.scanZoomFactor", 0);
+    double frame_rate = positive_or(keys, "SI.hRoiManager.scanFrameRate", 0);
+    a.zoom = positive_or(keys, "SI.hRoiManager.scanZoomFactor", 0);
     a.bidirectional = number_or(keys, "SI.hScan2D.bidirectional", 0) != 0;
     if (keys.count("SI.hChannels.channelSave"))
       a.channels = std::max(1, count_list(keys["SI.hChannels.channelSave"]));
     bool fast_z = number_or(keys, "SI.hFastZ.enable", 0) != 0 ||
                   number_or(keys, "SI.hStackManager.enable", 0) != 0;
-    int slices = int(number_or(keys, "SI.hStackManager.actualNumSlices",
-                               number_or(keys, "SI.hStackManager.numSlices", 1)));
+    const int slices = keys.count("SI.hStackManager.actualNumSlices")
+                           ? count_or(keys, "SI.hStackManager.actualNumSlices", 1)
+                           : count_or(keys, "SI.hStackManager.numSlices", 1);
     a.planes = fast_z ? std::max(1, slices) : 1;
-    a.flyback_frames = fast_z ? int(number_or(keys, "SI.hFastZ.numDiscardFlybackFrames", 0)) : 0;
-    double volume_rate = number_or(keys, "SI.hRoiManager.scanVolumeRate", 0);
+    a.flyback_frames = fast_z ? count_or(keys, "SI.hFastZ.numDiscardFlybackFrames", 0) : 0;
+    double volume_rate = positive_or(keys, "SI.hRoiManager.scanVolumeRate", 0);
     a.frame_rate_hz = volume_rate > 0 ? volume_rate
                       : frame_rate / double(a.planes + a.flyback_frames);
     return a;

@@ -9,7 +9,9 @@
 #include <cstring>
 #include <limits>
 #include <regex>
+#include <unordered_set>
 
+#include "io/atomic_output.hpp"
 #include "io/error.hpp"
 #include "io/round_clip.hpp"
 
@@ -134,6 +136,7 @@ TiffReader::TiffReader(const std::string& path) : path_(path) {
   ::fstat(fd, &st);
   if (S_ISDIR(st.st_mode)) throw file_error(path, "is a folder, not a TIFF file");
   file_size_ = uint64_t(st.st_size);
+  modified_ns_ = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   if (file_size_ == 0) throw file_error(path, "is empty (0 bytes)");
   DropBehind(fd).disable_readahead();  // pages are read in plane order: see prefetch_page
   parse();
@@ -161,12 +164,17 @@ void TiffReader::parse() {
   }
   uint64_t offset = first_ifd;
   int64_t index = 0;
+  // A directory pointing back to an earlier one would repeat its pages up to any limit (and
+  // take minutes to get there): every directory is visited once.
+  std::unordered_set<uint64_t> visited;
   while (offset != 0) {
     if (offset >= file_size_)
       throw file_error(path_, "truncated: directory of page " + std::to_string(index + 1) +
                                   " lies beyond the end of the file");
+    if (!visited.insert(offset).second)
+      throw file_error(path_, "corrupt: the directory of page " + std::to_string(index + 1) +
+                                  " points back to an earlier page's (the chain loops)");
     offset = parse_directory(offset, index++);
-    if (index > 50'000'000) throw file_error(path_, "directory chain loops");
   }
   if (pages_.empty()) throw file_error(path_, "contains no image pages");
 
@@ -238,17 +246,25 @@ uint64_t TiffReader::parse_directory(uint64_t offset, int64_t index) {
                   e.tag == kTileWidth ||
                   (index == 0 && (e.tag == kImageDescription || e.tag == kSoftware));
     if (!wanted || type_size == 0) continue;
-    uint64_t total = e.count * type_size;
-    if (total > (256u << 20)) throw file_error(path_, "corrupt directory entry in " + page_name);
+    // A value larger than the file is corrupt: checked before multiplying (the count may
+    // overflow) and before allocating (fuzzing found a 256 MB allocation per entry here).
+    if (e.count > file_size_ / type_size) throw file_error(path_, "corrupt directory entry in " + page_name);
+    // Every tag read below needs a value (fuzzing found a count of 0: a copy from null).
+    if (e.count == 0)
+      throw file_error(path_, "corrupt directory entry in " + page_name + ": tag " + std::to_string(e.tag) +
+                                  " has no value");
+    const uint64_t total = e.count * type_size;
+    uint64_t at = 0;
+    if (total > inline_bytes) {
+      at = big_tiff_ ? load<uint64_t>(value_field, swap_bytes_) : load<uint32_t>(value_field, swap_bytes_);
+      if (at > file_size_ - total)
+        throw file_error(path_, "truncated: tag " + std::to_string(e.tag) + " of " + page_name +
+                                    " lies beyond the end of the file");
+    }
     e.bytes.resize(total);
     if (total <= inline_bytes) {
       std::memcpy(e.bytes.data(), value_field, total);
     } else {
-      uint64_t at = big_tiff_ ? load<uint64_t>(value_field, swap_bytes_)
-                              : load<uint32_t>(value_field, swap_bytes_);
-      if (at + total > file_size_)
-        throw file_error(path_, "truncated: tag " + std::to_string(e.tag) + " of " + page_name +
-                                    " lies beyond the end of the file");
       pread_exact(fd_.get(), e.bytes.data(), total, at, path_, "tag of " + page_name);
     }
     switch (e.tag) {
@@ -309,9 +325,9 @@ uint64_t TiffReader::parse_directory(uint64_t offset, int64_t index) {
   uint64_t total = 0;
   for (size_t s = 0; s < n_strips; ++s) {
     Strip strip{entry_value(strip_offsets, s, swap_bytes_), entry_value(strip_bytes, s, swap_bytes_)};
-    if (strip.offset + strip.bytes > file_size_)
-      throw file_error(path_, "truncated: pixel data of " + page_name + " ends at byte " +
-                                  std::to_string(strip.offset + strip.bytes) + " but the file has " +
+    if (strip.bytes > file_size_ || strip.offset > file_size_ - strip.bytes)  // (no overflow)
+      throw file_error(path_, "truncated: pixel data of " + page_name + " ends beyond byte " +
+                                  std::to_string(std::max(strip.offset, strip.bytes)) + " but the file has " +
                                   std::to_string(file_size_) + " bytes");
     if (!page.strips.empty() && page.strips.back().offset + page.strips.back().bytes == strip.offset)
       page.strips.back().bytes += strip.bytes;
@@ -352,6 +368,18 @@ void TiffReader::prefetch_page(int64_t index) const {
   for (const Strip& strip : pages_[size_t(index)].strips) hints.prefetch(strip.offset, strip.bytes);
 }
 
+void TiffReader::check_unchanged() const {
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) != 0) return;
+  const int64_t modified_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (uint64_t(st.st_size) != file_size_)
+    throw file_error(path_, "changed while being read: now " + std::to_string(st.st_size) + " bytes, " +
+                                std::to_string(file_size_) + " when apical opened it (was it still being copied?)");
+  if (modified_ns != modified_ns_)
+    throw file_error(path_, "changed while being read (modified since apical opened it): the frames read may mix "
+                            "two versions of the file");
+}
+
 void TiffReader::read_page(int64_t index, float* out) const {
   if (index < 0 || index >= pages())
     throw file_error(path_, "page " + std::to_string(index + 1) + " requested but the file has " +
@@ -364,8 +392,13 @@ void TiffReader::read_page(int64_t index, float* out) const {
   size_t filled = 0;
   for (const Strip& strip : page.strips) {
     size_t take = std::min<uint64_t>(strip.bytes, bytes - filled);
-    pread_exact(fd_.get(), buffer.data() + filled, take, strip.offset, path_,
-                "pixels of page " + std::to_string(index + 1));
+    try {
+      pread_exact(fd_.get(), buffer.data() + filled, take, strip.offset, path_,
+                  "pixels of page " + std::to_string(index + 1));
+    } catch (const InputError&) {
+      check_unchanged();  // the index saw these bytes: a file cut short since is the better message
+      throw;
+    }
     DropBehind(fd_.get()).after_read(strip.offset, take);
     filled += take;
     if (filled == bytes) break;
@@ -415,7 +448,7 @@ void TiffWriter::write_all(const void* data, size_t bytes, uint64_t offset) {
   while (done < bytes) {
     ssize_t n = ::pwrite(fd_.get(), p + done, bytes - done, off_t(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw file_error(path_, std::string("write failed: ") + std::strerror(errno));
+    if (n <= 0) throw write_error(path_, n < 0 ? errno : ENOSPC);
     done += size_t(n);
   }
 }

@@ -52,6 +52,9 @@ class TiffReader {
   void read_page(int64_t index, float* out) const;
   // Starts reading page `index` in the background (the kernel's own readahead is off).
   void prefetch_page(int64_t index) const;
+  // InputError naming the file when it was truncated, extended or rewritten since it was
+  // indexed (its size or modification time differ): its pages may mix two versions.
+  void check_unchanged() const;
 
  private:
   struct Strip {
@@ -68,6 +71,7 @@ class TiffReader {
   std::string path_;
   FileDescriptor fd_;
   uint64_t file_size_ = 0;
+  int64_t modified_ns_ = 0;  // st_mtim when indexed
   bool big_tiff_ = false;
   bool swap_bytes_ = false;
   int height_ = 0;

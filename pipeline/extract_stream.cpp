@@ -415,6 +415,7 @@ ExtractionSummary extract_traces(const std::string& registered_path, const std::
     write_roi_tables(outputs[size_t(k)].group, extractors[size_t(k)], results, rois.planes[size_t(k)].masks, options,
                      s);
   }
+  file.close();
   return summary;
 }
 

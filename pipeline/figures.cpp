@@ -32,19 +32,18 @@ const char* role_name(int role) { return role > 0 ? "P+" : role < 0 ? "P-" : "ot
 // A CSV file written under a temporary name and renamed when complete.
 class CsvWriter {
  public:
-  CsvWriter(const std::string& path, const std::string& header) : out_(path, true), file_(out_.temp_path()) {
-    file_ << std::setprecision(10) << header << "\n";
+  CsvWriter(const std::string& path, const std::string& header) : out_(path, true) {
+    text_ << std::setprecision(10) << header << "\n";
   }
-  std::ostream& row() { return file_; }
+  std::ostream& row() { return text_; }
   void commit() {
-    file_.close();
-    if (!file_) throw file_error(out_.target().string(), "cannot write");
+    out_.write(text_.str());
     out_.commit();
   }
 
  private:
   AtomicOutput out_;
-  std::ofstream file_;
+  std::ostringstream text_;  // tables are small; written whole so every write is checked
 };
 
 // "nan" is what numpy/pandas read back as NaN.

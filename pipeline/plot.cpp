@@ -719,12 +719,7 @@ void write_png(const std::string& path, const cv::Mat& image) {
   }
   try {
     AtomicOutput out(path, true);
-    {
-      std::ofstream f(out.temp_path(), std::ios::binary);
-      f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-      f.close();
-      if (!f) throw file_error(path, "cannot write PNG (disk full or not writable?)");
-    }
+    out.write(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     out.commit();
   } catch (const InputError& e) {
     const std::string what = e.what();

@@ -179,11 +179,7 @@ QcReport write_qc_report(const fs::path& session) {
   }
   html << "</body></html>\n";
   AtomicOutput out(qc / "index.html", true);
-  {
-    std::ofstream f(out.temp_path());
-    f << html.str();
-    if (!f) throw file_error((qc / "index.html").string(), "cannot write");
-  }
+  out.write(html.str());
   out.commit();
   report.index_html = (qc / "index.html").string();
   return report;

@@ -357,6 +357,8 @@ RegistrationSummary register_movie(const Movie& movie, const RegisterOptions& op
   }
   root.set_attribute("planes", int32_t(planes));
   root.set_attribute("frames", int64_t(movie.frames()));
+  movie.check_unchanged();  // frames read from a file rewritten meanwhile would be a silent mix
+  file.close();
   return summary;
 }
 

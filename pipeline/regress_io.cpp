@@ -220,6 +220,7 @@ RegressInputs read_regress_inputs(const std::string& traces_path, const std::str
   in.log = behaviour_log(log);
 
   const SparseMasks& masks = rois.planes[size_t(in.soma_plane)].masks;
+  check_bci_log_fits(log, T, masks.height, masks.width);
   const size_t n = masks.count();
   in.centroid_y.resize(n);
   in.centroid_x.resize(n);
@@ -400,6 +401,7 @@ void write_regress(const std::string& path, const RegressResult& R, const Regres
   write_column(ensemble, "y", m.y, "px");
   write_column(ensemble, "x", m.x, "px");
   write_column(ensemble, "distance_px", m.distance_px, "px");
+  file.close();
 }
 
 RegressFile read_regress(const std::string& path) {

@@ -258,3 +258,30 @@ TEST_CASE("ensemble neurons without a soma ROI within --match-radius are reporte
   const auto role = f.root().read<int8_t>("neurons/role");
   CHECK(std::count_if(role.begin(), role.end(), [](int8_t v) { return v != 0; }) == int(log.ensemble.size()) - 1);
 }
+
+TEST_CASE("an ensemble neuron at y = 9999 in a smaller field is an error naming ensemble.csv and its line, with no output",
+          "[regress][pipeline][bci]") {
+  TempDir dir;
+  const std::string session = build_session(dir, "far", small_params(5, 1500));
+  const fs::path ensemble = fs::path(session) / "bci" / "ensemble.csv";
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(ensemble);
+    std::string line;
+    while (std::getline(in, line)) lines.push_back(line);
+  }
+  REQUIRE(lines.size() >= 2);
+  const std::string neuron = lines[1].substr(0, lines[1].find(','));
+  const std::string role = lines[1].substr(neuron.size() + 1, 2);
+  lines[1] = neuron + "," + role + ",9999,10";
+  {
+    std::ofstream out(ensemble);
+    for (const auto& l : lines) out << l << "\n";
+  }
+  auto r = run_apical("regress " + session + " --permutations 10");
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("ensemble.csv: line 2: neuron " + neuron + " at y,x 9999") &&
+                           Catch::Contains("soma-plane field"));
+  CHECK(!fs::exists(fs::path(session) / "apical" / "regress.h5"));
+}

@@ -171,8 +171,11 @@ Session make_session(int size, int frames, uint64_t seed) {
       const int y = int(p) / w, x = int(p) % w;
       if (y < 2 || y >= h - 2 || x < 2 || x >= w - 2) return false;
       for (int dy = -3; dy <= 3; ++dy)
-        for (int dx = -3; dx <= 3; ++dx)
+        for (int dx = -3; dx <= 3; ++dx) {
+          // Outside the frame nothing is taken (ASan: this read past the image at the border).
+          if (y + dy < 0 || y + dy >= h || x + dx < 0 || x + dx >= w) continue;
           if (taken[size_t(y + dy) * w + x + dx]) return false;
+        }
     }
     for (uint32_t p : mask) taken[p] = 1;
     std::vector<std::pair<int, float>> ev = poisson_events(rng, frames, dend_rate, 0.8f);
