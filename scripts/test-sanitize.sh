@@ -3,8 +3,11 @@
 # runs the tests under it. Any finding fails the run (a sanitizer report exits non-zero).
 # Left out to fit CI's time (they run in the normal build; the remaining tests exercise the
 # same code on smaller inputs): the Makefile test over three sessions, the 30 kills of
-# apical run, register's and segment's accuracy on full-size simulated sessions, and the
-# 20-session false-positive rate of regress. APICAL_SANITIZE_EXCLUDE='^$' runs them all.
+# apical run, register's and segment's accuracy on full-size simulated sessions, the
+# 20-session false-positive rate of regress, the Snakemake-on-SLURM test (19 jobs of the
+# whole pipeline), and segmentation of the 600-frame real recording against its manual
+# labels (the Allen crop and the simulator tests run the same detection code under the
+# sanitizers). APICAL_SANITIZE_EXCLUDE='^$' runs them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-$(nproc)}
@@ -13,5 +16,5 @@ cmake --build build-sanitize -j "$jobs"
 cd build-sanitize
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-slow='Makefile.analysis|30 kill -9|segment finds somata|register recovers rigid|20 sessions'
+slow='Makefile.analysis|30 kill -9|segment finds somata|register recovers rigid|20 sessions|real SLURM|real dense recording'
 ctest --output-on-failure -j "$jobs" -E "${APICAL_SANITIZE_EXCLUDE:-$slow}"
