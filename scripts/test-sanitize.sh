@@ -7,7 +7,9 @@
 # 20-session false-positive rate of regress, the Snakemake-on-SLURM test (19 jobs of the
 # whole pipeline), and segmentation of the 600-frame real recording against its manual
 # labels (the Allen crop and the simulator tests run the same detection code under the
-# sanitizers). APICAL_SANITIZE_EXCLUDE='^$' runs them all.
+# sanitizers); and the check of each stage's peak memory against `apical plan`'s bound
+# (the sanitizers' shadow memory and quarantine are not apical's). APICAL_SANITIZE_EXCLUDE='^$'
+# runs them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-$(nproc)}
@@ -16,5 +18,5 @@ cmake --build build-sanitize -j "$jobs"
 cd build-sanitize
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-slow='Makefile.analysis|30 kill -9|segment finds somata|register recovers rigid|20 sessions|real SLURM|real dense recording'
+slow='Makefile.analysis|30 kill -9|segment finds somata|register recovers rigid|20 sessions|real SLURM|real dense recording|peaks within its bound'
 ctest --output-on-failure -j "$jobs" -E "${APICAL_SANITIZE_EXCLUDE:-$slow}"
