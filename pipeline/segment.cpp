@@ -529,12 +529,17 @@ std::vector<std::vector<uint32_t>> template_discs(const std::vector<SomaCandidat
     if (accepted[k]) centres.emplace_back(float(peaks[k].x), float(peaks[k].y)), ids.push_back(int(k));
   claim_discs(label, centres, ids, 0.5f * diameter);
   std::vector<std::vector<uint32_t>> discs = pixels_by_label(label, peaks.size());
+  // A rejected candidate: the free pixels of its disc, read off the label image in raster
+  // order (no full-image pass per candidate).
+  const float r = 0.5f * diameter;
+  const int reach = int(std::ceil(r));
   for (size_t k = 0; k < peaks.size(); ++k) {
     if (accepted[k]) continue;
-    cv::Mat own(label.size(), CV_32S, cv::Scalar(-2));
-    own.setTo(cv::Scalar(-1), label == -1);
-    claim_discs(own, {cv::Point2f(float(peaks[k].x), float(peaks[k].y))}, {int(k)}, 0.5f * diameter);
-    discs[k] = pixels_by_label(own, peaks.size())[k];
+    const int cy = peaks[k].y, cx = peaks[k].x;
+    for (int y = std::max(0, cy - reach); y <= std::min(label.rows - 1, cy + reach); ++y)
+      for (int x = std::max(0, cx - reach); x <= std::min(label.cols - 1, cx + reach); ++x)
+        if (label.at<int>(y, x) == -1 && std::hypot(float(y - cy), float(x - cx)) <= r)
+          discs[k].push_back(uint32_t(y * label.cols + x));
   }
   return discs;
 }
@@ -787,12 +792,13 @@ std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::
 std::vector<uint8_t> shared_pixel_mask(const std::vector<Roi>& rois, int height, int width) {
   const size_t n = size_t(height) * width;
   std::vector<uint8_t> count(n, 0);
-  for (const Roi& roi : rois)
+  for (const Roi& roi : rois) {
+    if (!roi.accepted()) continue;
     for (uint32_t p : roi.pixels) {
-      if (!roi.accepted()) break;
       if (p >= n) throw InputError("segment: ROI pixel index " + std::to_string(p) + " outside the image");
       if (count[p] < 2) ++count[p];
     }
+  }
   for (auto& c : count) c = c >= 2 ? 1 : 0;
   return count;
 }
