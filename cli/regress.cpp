@@ -75,6 +75,9 @@ Usage regress_usage() {
       ("network-window", po::value<double>()->default_value(d.network_window_s), "other neurons' activity averaged over this window around each event, s")
       ("network-shuffles", po::value<int>()->default_value(d.network_shuffles), "shuffles of the residuals for the network-prediction null")
       ("decoding-shuffles", po::value<int>()->default_value(d.decoding_shuffles), "shuffles of the trial labels for the decoding null")
+      ("decoding-bin", po::value<double>()->default_value(d.decoding_bin_s), "decoding over time: bin width, s")
+      ("decoding-span", po::value<double>()->default_value(d.decoding_span_s),
+       "decoding over time: bins cover this long before and after each trial's outcome, s")
       ("trials-per-block", po::value<int>()->default_value(d.trials_per_block), "trials per block of the learning curve");
   u.positional.add("input", -1);
   u.config_sections = {"acquisition"};
@@ -141,6 +144,8 @@ int regress_run(const Invocation& inv) {
   if (const std::string ref = inv.get<std::string>("reference-condition"); !ref.empty())
     std::tie(p.reference_column, p.reference_value) = parse_reference_condition(ref);
   p.sensitivity = inv.get<bool>("sensitivity");
+  p.decoding_bin_s = inv.get<double>("decoding-bin");
+  p.decoding_span_s = inv.get<double>("decoding-span");
 
   const RegressResult r = analyze_session(in.soma_dff, in.dendrite_dff, in.neurons, in.log, p);
   write_regress(out.temp_path().string(), r, in, p, Provenance{inv.command_line, inv.parameters(), used});

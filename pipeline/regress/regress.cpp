@@ -2,7 +2,9 @@
 #include "core/numeric.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <set>
@@ -13,6 +15,7 @@
 
 #include "io/error.hpp"
 #include "stats/conditions.hpp"
+#include "stats/decoding.hpp"
 #include "stats/permutation.hpp"
 #include "stats/random.hpp"
 #include "stats/regression.hpp"
@@ -26,6 +29,7 @@ constexpr uint64_t kSaltPermutation = 0x7065726D;  // "perm"
 constexpr uint64_t kSaltNetwork = 0x6E657477;      // "netw"
 constexpr uint64_t kSaltDecoding = 0x6465636F;     // "deco"
 constexpr uint64_t kSaltConditions = 0x636F6E64;   // "cond"
+constexpr uint64_t kSaltDecodingTime = 0x64746D65;  // "dtme"
 
 int64_t to_frames(double seconds, double rate) { return int64_t(std::llround(seconds * rate)); }
 
@@ -42,6 +46,8 @@ void validate_inputs(const arma::fmat& soma, const arma::fmat& dend, const std::
   if (!(p.window_s > 0)) throw InputError("regress: window_s must be > 0");
   if (p.min_events < 3) throw InputError("regress: min_events must be >= 3");
   if (p.trials_per_block < 1) throw InputError("regress: trials_per_block must be >= 1");
+  if (!(p.decoding_bin_s > 0) || !(p.decoding_span_s >= p.decoding_bin_s) || p.decoding_span_s / p.decoding_bin_s > 1000)
+    throw InputError("regress: --decoding-bin must be > 0 s and --decoding-span at least one bin (at most 1000 bins)");
   const int64_t T = int64_t(soma.n_cols);
   if (T < 2) throw InputError("regress: soma traces have " + str(T) + " frames");
   if (dend.n_rows > 0 && int64_t(dend.n_cols) != T)
@@ -800,6 +806,104 @@ void sensitivity_grid(RegressResult& R, const arma::fmat& soma, const arma::fmat
   }
 }
 
+// Each trial's outcome frame (hit: reward frame; miss: last frame), label, in start order.
+std::vector<std::pair<int64_t, arma::uword>> outcome_frames(const BehaviourLog& log) {
+  std::vector<BehaviourLog::Trial> trials = log.trials;
+  std::stable_sort(trials.begin(), trials.end(), [](const auto& a, const auto& b) { return a.start_frame < b.start_frame; });
+  std::vector<std::pair<int64_t, arma::uword>> out;
+  for (const auto& t : trials) out.emplace_back(t.hit ? t.reward_frame : t.end_frame, t.hit ? 1 : 0);
+  return out;
+}
+
+// Per trial, each feature neuron's mean residual of the events in [outcome + a, outcome + b).
+arma::mat binned_residuals(const RegressResult& R, const std::vector<std::pair<int64_t, arma::uword>>& trials,
+                           const std::vector<size_t>& column, size_t features, int64_t a, int64_t b, int32_t& with_events) {
+  arma::mat sum(trials.size(), features, arma::fill::zeros), count(trials.size(), features, arma::fill::zeros);
+  std::vector<int64_t> order_frames;
+  for (const auto& t : trials) order_frames.push_back(t.first);
+  for (size_t i = 0; i < R.events.size(); ++i) {
+    const size_t j = column[size_t(R.events.neuron[i])];
+    if (j == SIZE_MAX || !std::isfinite(R.events.residual[i])) continue;
+    for (size_t k = 0; k < trials.size(); ++k) {
+      const int64_t d = R.events.frame[i] - order_frames[k];
+      if (d >= a && d < b) sum(k, j) += R.events.residual[i], count(k, j) += 1;
+    }
+  }
+  with_events = 0;
+  for (size_t k = 0; k < trials.size(); ++k) with_events += arma::accu(count.row(k)) > 0;
+  arma::mat X = sum / count;
+  X.replace(arma::datum::nan, 0.0);
+  return X;
+}
+
+void decode_over_time(RegressResult& R, const BehaviourLog& log, const RegressParams& p) {
+  auto& D = R.decoding_time;
+  const auto trials = outcome_frames(log);
+  std::vector<size_t> column(R.soma_roi.size(), SIZE_MAX);
+  size_t features = 0;
+  for (size_t n = 0; n < R.soma_roi.size(); ++n)
+    if (std::isfinite(R.sd_slope[n])) column[n] = features++;
+  D.n_trials = int(trials.size());
+  D.n_features = int(features);
+  D.n_shuffles = p.decoding_shuffles;
+  arma::uvec y(trials.size());
+  for (size_t k = 0; k < trials.size(); ++k) y[k] = trials[k].second;
+  const double hits = double(arma::accu(y));
+  if (features == 0 || int(trials.size()) < 2 * p.cv_folds || hits == 0 || hits == double(trials.size())) return;
+  const int bins = int(std::lround(2.0 * p.decoding_span_s / p.decoding_bin_s));
+  const stats::Classifier classifiers[2] = {stats::Classifier::logistic, stats::Classifier::linear_svm};
+  for (arma::mat* m : {&D.balanced_accuracy, &D.shuffle_mean, &D.shuffle_lo, &D.shuffle_hi, &D.p}) m->set_size(bins, 2);
+  for (int b = 0; b < bins; ++b) {
+    const double start = -p.decoding_span_s + b * p.decoding_bin_s, end = start + p.decoding_bin_s;
+    D.bin_start_s.push_back(start);
+    D.bin_end_s.push_back(end);
+    int32_t with_events = 0;
+    const arma::mat X = binned_residuals(R, trials, column, features, to_frames(start, p.frame_rate_hz),
+                                         to_frames(end, p.frame_rate_hz), with_events);
+    D.trials_with_events.push_back(with_events);
+    for (int c = 0; c < 2; ++c) {
+      const double observed = stats::balanced_accuracy(y, stats::cv_predict(X, y, p.cv_folds, classifiers[c], p.decoding_l2));
+      arma::vec null(size_t(p.decoding_shuffles));
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, null.n_elem), [&](const tbb::blocked_range<size_t>& r) {
+        for (size_t s = r.begin(); s != r.end(); ++s) {
+          stats::ItemRng rng(p.seed ^ kSaltDecodingTime, s);
+          const std::vector<size_t> perm = stats::random_permutation(y.n_elem, rng);
+          arma::uvec ys(y.n_elem);
+          for (size_t k = 0; k < y.n_elem; ++k) ys[k] = y[perm[k]];
+          null[s] = stats::balanced_accuracy(ys, stats::cv_predict(X, ys, p.cv_folds, classifiers[c], p.decoding_l2));
+        }
+      });
+      const std::vector<double> draws = arma::conv_to<std::vector<double>>::from(null);
+      D.balanced_accuracy(b, c) = observed;
+      D.shuffle_mean(b, c) = finite_mean(null);
+      D.shuffle_lo(b, c) = draws.empty() ? kNaN : quantile(draws, 0.025);
+      D.shuffle_hi(b, c) = draws.empty() ? kNaN : quantile(draws, 0.975);
+      D.p(b, c) = draws.empty() ? kNaN : upper_tail_p(observed, null);
+    }
+  }
+}
+
+// residual ~ 1 + d_error over each role's events with d_error < 0 (the cursor approached).
+void error_reducing_epochs(RegressResult& R) {
+  auto& E = R.error_reducing;
+  for (int role : {1, -1, 0}) {
+    std::vector<double> x, y;
+    for (size_t i = 0; i < R.events.size(); ++i)
+      if (R.role[size_t(R.events.neuron[i])] == role && R.events.d_error[i] < 0 && std::isfinite(R.events.residual[i]))
+        x.push_back(R.events.d_error[i]), y.push_back(R.events.residual[i]);
+    E.role.push_back(int8_t(role));
+    E.n.push_back(int32_t(x.size()));
+    double beta = kNaN, se = kNaN, pv = kNaN;
+    if (x.size() >= 3) {
+      const stats::OlsFit fit = stats::ols(arma::join_rows(arma::ones(x.size()), arma::vec(x)), arma::vec(y));
+      beta = fit.beta[1], se = fit.se[1], pv = fit.p[1];
+    }
+    E.beta.push_back(beta);
+    E.se.push_back(se);
+    E.p.push_back(pv);
+  }
+}
+
 }  // namespace
 
 std::pair<std::string, double> parse_reference_condition(const std::string& text) {
@@ -837,6 +941,8 @@ RegressResult analyze_session(const arma::fmat& soma_dff, const arma::fmat& dend
   learning(R, params);
   decode_outcome(R, log, params);
   learning_curve(R, log, params);
+  decode_over_time(R, log, params);
+  error_reducing_epochs(R);
   if (!params.reference_column.empty()) summarise_conditions(R, params);
   if (params.sensitivity) sensitivity_grid(R, soma_dff, dendrite_dff, neurons, log, params);
   return R;

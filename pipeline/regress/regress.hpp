@@ -82,6 +82,10 @@ struct RegressParams {
   std::string reference_column;   // empty: every event is a reference event
   double reference_value = 0;
   bool sensitivity = false;       // --sensitivity: the grid of RegressResult::sensitivity
+  // Decoding over time: bins of decoding_bin_s from -decoding_span_s to +decoding_span_s
+  // around each trial's outcome frame (a hit's reward frame, a miss's last frame).
+  double decoding_bin_s = 1.0;
+  double decoding_span_s = 3.0;
 };
 
 // "COLUMN=VALUE" -> (column, value); InputError naming --reference-condition otherwise.
@@ -179,6 +183,26 @@ struct RegressResult {
     double hits_per_min = NAN;  // hits / ((end - start + 1) / f / 60)
   };
   std::vector<Block> learning_curve;
+
+  // Outcome decoded in time bins around each trial's outcome from the vector of each neuron's
+  // mean residual of the events in the bin (0 without one). Columns of the [bins, 2] tables:
+  // logistic regression, linear SVM. Balanced accuracy; null from shuffled trial labels
+  // (decoding_shuffles, the same shuffles for every bin): mean, 2.5 % and 97.5 % quantiles,
+  // upper-tail p.
+  struct DecodingOverTime {
+    std::vector<double> bin_start_s, bin_end_s;
+    std::vector<int32_t> trials_with_events;
+    arma::mat balanced_accuracy, shuffle_mean, shuffle_lo, shuffle_hi, p;
+    int n_trials = 0, n_features = 0, n_shuffles = 0;
+  } decoding_time;
+
+  // d_error within error-reducing epochs (events with d_error < 0), by role (+1, -1, 0):
+  // residual ~ 1 + d_error over the role's events.
+  struct ErrorReducing {
+    std::vector<int8_t> role;
+    std::vector<int32_t> n;
+    std::vector<double> beta, se, p;
+  } error_reducing;
 
   // --reference-condition: residuals by condition value (values sorted, the reference among
   // them), per neuron [N, C]; and across neurons each other value against the reference.

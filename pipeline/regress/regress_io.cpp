@@ -182,6 +182,35 @@ void write_conditions(h5::Group& root, h5::Group& events, const RegressResult& R
                          "per neuron and test value: mean residual at test_value minus at the reference (NaN unless both)");
 }
 
+// Issue 14 §5: outcome decoded over time around the outcome; d_error in error-reducing epochs.
+void write_decoding_over_time(h5::Group& root, const RegressResult& R) {
+  const auto& D = R.decoding_time;
+  h5::Group g = root.create_group("decoding_time");
+  g.set_attribute("classifiers", std::string("logistic,linear_svm"));
+  g.set_attribute("n_trials", int32_t(D.n_trials));
+  g.set_attribute("n_features", int32_t(D.n_features));
+  g.set_attribute("n_shuffles", int32_t(D.n_shuffles));
+  g.set_attribute("description", std::string("trial outcome decoded from per-neuron mean SD residuals in time bins around "
+                                             "each trial's outcome frame; cross-validated, balanced accuracy vs shuffled labels"));
+  write_described(g, "bin_start_s", D.bin_start_s, "s", "bin start relative to the outcome frame");
+  write_described(g, "bin_end_s", D.bin_end_s, "s", "bin end (exclusive) relative to the outcome frame");
+  write_described(g, "trials_with_events", D.trials_with_events, "trials", "trials with at least one event in the bin");
+  const char* both = " [bins, 2]: columns logistic, linear SVM";
+  write_described_matrix(g, "balanced_accuracy", D.balanced_accuracy, "1", std::string("cross-validated balanced accuracy") + both);
+  write_described_matrix(g, "shuffle_mean", D.shuffle_mean, "1", std::string("mean over label shuffles") + both);
+  write_described_matrix(g, "shuffle_lo", D.shuffle_lo, "1", std::string("2.5 % quantile over label shuffles") + both);
+  write_described_matrix(g, "shuffle_hi", D.shuffle_hi, "1", std::string("97.5 % quantile over label shuffles") + both);
+  write_described_matrix(g, "p", D.p, "1", std::string("upper-tail shuffle p") + both);
+  const auto& E = R.error_reducing;
+  h5::Group e = root.create_group("error_reducing");
+  e.set_attribute("description", std::string("residual ~ 1 + d_error over each role's events with d_error < 0"));
+  write_described(e, "role", E.role, "1", "+1 P+, -1 P-, 0 other");
+  write_described(e, "n", E.n, "events", "events with d_error < 0 and a residual");
+  write_described(e, "beta", E.beta, "dF/F per position", "slope of the residual on d_error");
+  write_described(e, "se", E.se, "dF/F per position", "its standard error");
+  write_described(e, "p", E.p, "1", "its two-sided p (Student t)");
+}
+
 // Issue 14 §4: the pooled role x task interactions over the sensitivity grid.
 void write_sensitivity(h5::Group& root, const RegressResult& R) {
   const auto& S = R.sensitivity;
@@ -220,6 +249,26 @@ arma::mat read_table(const h5::Group& g, const std::string& name) {
 }
 
 double attribute(const h5::Group& g, const std::string& name) { return g.number_attribute(name).value_or(kNaN); }
+
+// The --sensitivity table (for its figure).
+void read_sensitivity(const h5::Group& root, RegressResult& R) {
+  if (!root.has("sensitivity")) return;
+  const h5::Group g = root.group("sensitivity");
+  auto& S = R.sensitivity;
+  S.threshold_scale = read_column<double>(g, "threshold_scale");
+  S.threshold = read_column<double>(g, "threshold");
+  S.window_s = read_column<double>(g, "window_s");
+  S.n_events = read_column<int64_t>(g, "n_events");
+  S.beta_role_d_error = read_column<double>(g, "beta_role_d_error");
+  S.p_role_d_error = read_column<double>(g, "p_role_d_error");
+  S.perm_p_role_d_error = read_column<double>(g, "perm_p_role_d_error");
+  S.beta_role_reward = read_column<double>(g, "beta_role_reward");
+  S.p_role_reward = read_column<double>(g, "p_role_reward");
+  S.perm_p_role_reward = read_column<double>(g, "perm_p_role_reward");
+  for (size_t n : {S.threshold.size(), S.window_s.size(), S.n_events.size(), S.beta_role_d_error.size(),
+                   S.p_role_d_error.size(), S.beta_role_reward.size(), S.p_role_reward.size()})
+    if (n != S.threshold_scale.size()) throw file_error(g.file(), "/sensitivity columns have different lengths");
+}
 
 // The reference condition's summary and its per-event column (for the condition figures).
 void read_conditions(const h5::Group& root, const h5::Group& events, RegressResult& R, const std::string& path) {
@@ -438,6 +487,7 @@ void write_regress(const std::string& path, const RegressResult& R, const Regres
                   "1 coincident somato-dendritic event, 0 soma-only, -1 no paired dendrite");
   write_conditions(root, events, R);
   write_sensitivity(root, R);
+  write_decoding_over_time(root, R);
 
   h5::Group network = root.create_group("network");
   network.set_attribute("shuffles", int32_t(R.network_shuffles));
@@ -573,6 +623,7 @@ RegressFile read_regress(const std::string& path) {
   for (int32_t n : ev.neuron)
     if (n < 0 || size_t(n) >= R.soma_roi.size()) throw file_error(path, "/events/neuron names a neuron that does not exist");
   read_conditions(root, events, R, path);
+  read_sensitivity(root, R);
   if (neurons.has("sd_model")) {
     R.sd_model = read_column<int8_t>(neurons, "sd_model");
     R.sd_param_a = read_column<double>(neurons, "sd_param_a");
