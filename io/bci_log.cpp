@@ -49,7 +49,8 @@ std::vector<std::string> extra_columns(const fs::path& path, const std::string& 
   if (!exact && line.rfind(header + ",", 0) != 0)
     throw file_error(path.string(), "header is '" + line + "'; expected '" + header + "'");
   if (exact) return {};
-  std::vector<std::string> names = split_commas(line.substr(header.size() + 1));
+  const std::string rest = line.substr(header.size() + 1);
+  std::vector<std::string> names = rest.empty() ? std::vector<std::string>{""} : split_commas(rest);
   std::vector<std::string> seen = split_commas(header);
   for (const std::string& name : names) {
     if (!is_column_name(name))
