@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
+
+#include <tbb/task_arena.h>
 #include <random>
 #include <vector>
 
@@ -208,4 +211,26 @@ TEST_CASE("coincidence labels: every paired somatic event of the simulator is co
     CHECK(dendrite_only >= 0.5 * isolated);
     CHECK(dendrite_only <= 2.0 * isolated + 10);
   }
+}
+
+TEST_CASE("conditions, sensitivity and decoding over time are bit-identical with 1 and 2 threads", "[conditions]") {
+  const OptoSession s = opto_session(6, 0.5, true);
+  RegressParams p = opto_params(30);
+  p.permutations = 50;
+  p.decoding_shuffles = 20;
+  p.sensitivity = true;
+  p.event_method = "paper";
+  p.sd_fit = "aic";
+  RegressResult one, two;
+  tbb::task_arena(1).execute([&] { one = analyze_session(s.soma, s.dendrite, s.neurons, s.log, p); });
+  tbb::task_arena(2).execute([&] { two = analyze_session(s.soma, s.dendrite, s.neurons, s.log, p); });
+  const auto same = [](const std::vector<double>& a, const std::vector<double>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+  };
+  CHECK(same(one.events.residual, two.events.residual));
+  CHECK(same(one.conditions.permutation_p, two.conditions.permutation_p));
+  CHECK(same(one.sensitivity.perm_p_role_d_error, two.sensitivity.perm_p_role_d_error));
+  CHECK(arma::approx_equal(one.decoding_time.shuffle_hi, two.decoding_time.shuffle_hi, "absdiff", 0.0));
+  CHECK(arma::approx_equal(one.decoding_time.balanced_accuracy, two.decoding_time.balanced_accuracy, "absdiff", 0.0));
+  CHECK(one.sd_model == two.sd_model);
 }

@@ -98,7 +98,7 @@ int one_to_one_hits(const std::vector<Event>& found, const std::vector<int64_t>&
 
 TEST_CASE("the published detector finds the simulator's somatic events with F1 >= 0.9", "[events_paper]") {
   // The simulator's clean somatic dF/F (events 0.3-3, median 0.9 dF/F; decay 0.5-1 s) plus
-  // white noise of 0.05 dF/F. The published detector is less robust to noise than apical's
+  // white noise of 0.05 dF/F (3x the 0.016 of the sample session's extracted soma traces). The published detector is less robust to noise than apical's
   // default one (its threshold is an SD of the whole filtered trace, its high-pass keeps
   // mostly the noise band): at k = 3, F1 is 0.96 at 0.03, 0.92 at 0.05, 0.81 at 0.07 dF/F.
   SimulationParams sp;
