@@ -1,4 +1,4 @@
-// apical regress: dendritic instructive signals (DESIGN §4) -> regress.h5.
+// apical regress: dendritic instructive signals (docs/DESIGN.md §4) -> regress.h5.
 #include <cmath>
 #include <iomanip>
 #include <sstream>
@@ -39,27 +39,24 @@ Usage regress_usage() {
       ("rois", po::value<std::string>()->default_value(""), "rois.h5 (default SESSION/apical/rois.h5)")
       ("bci", po::value<std::string>()->default_value(""), "BCI log folder (default SESSION/bci)")
       ("output,o", po::value<std::string>()->default_value(""), "output file (default SESSION/apical/regress.h5)")
-      ("match-radius", po::value<double>()->default_value(8.0),
+      ("match-radius", value_default<double>(8.0),
        "largest distance between an online ensemble centroid and an offline soma ROI centroid, px")
-      ("frame-rate", po::value<double>()->default_value(0.0),
+      ("frame-rate", value_default<double>(0.0),
        "frame rate per plane, Hz, when traces.h5 lacks it (0: take it from traces.h5)")
-      ("threshold", po::value<double>()->default_value(e.threshold_sigma), "event threshold (minimum prominence), noise SD")
-      ("min-interval", po::value<double>()->default_value(e.min_interval_s), "minimum time between events, s")
-      ("highpass-window", po::value<double>()->default_value(e.highpass_window_s), "running-median baseline window, s")
-      ("smoothing", po::value<double>()->default_value(e.smoothing_s), "Gaussian SD of the detection smoothing, s")
-      ("window", po::value<double>()->default_value(d.window_s), "window w of d_error and reward, s")
-      ("dendrite-pre", po::value<double>()->default_value(d.dendrite_pre_s), "dendritic peak searched from this long before the somatic peak, s")
-      ("dendrite-post", po::value<double>()->default_value(d.dendrite_post_s), "... to this long after it, s")
+      ("window", value_default<double>(d.window_s), "window w of d_error and reward, s")
+      ("dendrite-pre", value_default<double>(d.dendrite_pre_s), "dendritic peak searched from this long before the somatic peak, s")
+      ("dendrite-post", value_default<double>(d.dendrite_post_s), "... to this long after it, s")
       ("min-events", po::value<int>()->default_value(d.min_events), "somatic events a neuron needs for its SD fit and GLM")
       ("permutations", po::value<int>()->default_value(d.permutations), "circular-shift permutations (0: none)")
-      ("min-shift", po::value<double>()->default_value(d.permutation_min_shift_s), "smallest circular shift of the behaviour, s")
+      ("min-shift", value_default<double>(d.permutation_min_shift_s), "smallest circular shift of the behaviour, s")
       ("seed", po::value<uint64_t>()->default_value(d.seed), "random seed of permutations and shuffles")
       ("cv-folds", po::value<int>()->default_value(d.cv_folds), "cross-validation folds (network prediction, decoding)")
-      ("ridge-lambda", po::value<double>()->default_value(d.ridge_lambda), "ridge penalty on standardised predictors, in observations")
-      ("network-window", po::value<double>()->default_value(d.network_window_s), "other neurons' activity averaged over this window around each event, s")
+      ("ridge-lambda", value_default<double>(d.ridge_lambda), "ridge penalty on standardised predictors, in observations")
+      ("network-window", value_default<double>(d.network_window_s), "other neurons' activity averaged over this window around each event, s")
       ("network-shuffles", po::value<int>()->default_value(d.network_shuffles), "shuffles of the residuals for the network-prediction null")
       ("decoding-shuffles", po::value<int>()->default_value(d.decoding_shuffles), "shuffles of the trial labels for the decoding null")
       ("trials-per-block", po::value<int>()->default_value(d.trials_per_block), "trials per block of the learning curve");
+  add_event_options(u.options, e);
   u.positional.add("input", -1);
   u.config_sections = {"acquisition"};
   return u;
@@ -101,10 +98,7 @@ int regress_run(const Invocation& inv) {
 
   RegressParams p;
   p.frame_rate_hz = in.frame_rate_hz;
-  p.events.threshold_sigma = inv.get<double>("threshold");
-  p.events.min_interval_s = inv.get<double>("min-interval");
-  p.events.highpass_window_s = inv.get<double>("highpass-window");
-  p.events.smoothing_s = inv.get<double>("smoothing");
+  p.events = event_params(inv, p.events);
   p.window_s = inv.get<double>("window");
   p.dendrite_pre_s = inv.get<double>("dendrite-pre");
   p.dendrite_post_s = inv.get<double>("dendrite-post");

@@ -1,10 +1,10 @@
 #pragma once
-// Session-level science of `apical regress` (DESIGN §4, SCIENCE_SPEC): events, somato-
+// Session-level science of `apical regress` (docs/DESIGN.md §4, docs/SCIENCE_SPEC.md): events, somato-
 // dendritic (SD) residuals, task GLMs with permutation and BH, network prediction, learning,
 // decoding and the learning curve. Pure functions over in-memory inputs; the caller reads
 // traces.h5 / the BCI log and writes regress.h5.
 //
-// Conventions (SCIENCE_SPEC):
+// Conventions (docs/SCIENCE_SPEC.md):
 //   error(t)   = |target(t) - cursor(t)|
 //   d_error(t) = error(t) - error(max(t - w, 0)),  w = round(window_s * f)
 //   reward(t)  = 1 if some hit's reward_frame r has t - w <= r <= t + w
@@ -31,6 +31,7 @@ namespace apical {
 struct BehaviourLog {
   std::vector<int> cursor, target, trial;  // per frame; trial = -1 between trials
   std::vector<double> control;             // per frame (may be empty: not used by the analysis)
+  std::vector<double> time_s;              // per frame, the log's clock (may be empty)
   struct Trial {
     int id = 0;
     int64_t start_frame = 0, end_frame = 0;  // inclusive
@@ -68,7 +69,7 @@ struct RegressParams {
   int trials_per_block = 10;    // learning curve
 };
 
-// Per-frame task variables (SCIENCE_SPEC).
+// Per-frame task variables (docs/SCIENCE_SPEC.md).
 struct Behaviour {
   std::vector<double> error, d_error;
   std::vector<uint8_t> reward;
