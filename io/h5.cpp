@@ -144,6 +144,7 @@ std::optional<std::string> read_string_attribute(hid_t object, const std::string
     char* text = nullptr;
     Handle mem = Handle(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.id(), H5T_VARIABLE);
+    H5Tset_cset(mem.id(), H5Tget_cset(type.id()));  // HDF5 converts no character set (UTF-8 in NWB files)
     if (H5Aread(attr.id(), mem.id(), &text) < 0 || !text) return std::nullopt;
     std::string value(text);
     H5free_memory(text);
