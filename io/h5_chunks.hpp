@@ -1,6 +1,7 @@
 #pragma once
 // Boxes of a Deflate-compressed (optionally shuffled) chunked HDF5 dataset, read by fetching
-// each chunk's stored bytes (H5Dread_chunk) and inflating the chunks in parallel (zlib, TBB).
+// each chunk's stored bytes (H5Dread_chunk) and inflating the chunks in parallel (libdeflate,
+// TBB).
 // HDF5's own H5Dread inflates chunks one after another on the calling thread; a movie stored
 // with gzip then reads at a fraction of the uncompressed rate. Inflated chunks are kept in a
 // cache of bounded size, so a chunk a run of batches (or a sample across the movie) touches
@@ -33,12 +34,26 @@ class InflatingChunkReader {
     bool is_signed = false;
     size_t bytes = 0;
   };
-  using Chunk = std::shared_ptr<const std::vector<unsigned char>>;  // inflated, unshuffled
+  // An inflated chunk; Shuffle is undone while its values are copied out (one pass less).
+  struct FreeBytes {
+    void operator()(unsigned char* p) const;
+  };
+  struct Inflated {
+    std::unique_ptr<unsigned char, FreeBytes> bytes;  // chunk_bytes_, in huge pages where the kernel allows
+    bool shuffled = false;
+  };
+  using Chunk = std::shared_ptr<Inflated>;
 
   InflatingChunkReader() = default;
   std::vector<Dims> chunks_touching(const Dims& offset, const Dims& count) const;
-  std::vector<unsigned char> read_stored_chunk(const Dataset& dataset, const Dims& origin, uint32_t& filter_mask) const;
-  Chunk inflate(const Dataset& dataset, std::vector<unsigned char> stored, uint32_t filter_mask, const Dims& origin) const;
+  void read_stored_chunk(const Dataset& dataset, const Dims& origin, uint32_t& filter_mask,
+                         std::vector<unsigned char>& stored) const;
+  void inflate(const Dataset& dataset, const std::vector<unsigned char>& stored, uint32_t filter_mask, const Dims& origin,
+               Inflated& out) const;
+  Chunk spare_chunk();
+  std::vector<Chunk> fetch(const Dataset& dataset, const std::vector<Dims>& origins);
+  void inflate_whole_if_it_fits(const Dataset& dataset);
+  void scatter_shuffled_row(const unsigned char* chunk, size_t first, size_t count, float* out) const;
   void scatter(const Chunk& chunk, const Dims& origin, const Dims& offset, const Dims& count, float* out) const;
   uint64_t chunk_key(const Dims& origin) const;
   void remember(uint64_t key, Chunk chunk);
@@ -53,6 +68,10 @@ class InflatingChunkReader {
   size_t cache_capacity_ = 0;
   std::list<uint64_t> lru_;
   std::unordered_map<uint64_t, std::pair<Chunk, std::list<uint64_t>::iterator>> cache_;
+  // Buffers of evicted chunks, reused: a fresh 10 MB buffer per chunk costs page faults.
+  std::vector<Chunk> spare_;
+  bool whole_tried_ = false;
+  std::vector<std::vector<unsigned char>> stored_;  // compressed bytes of the chunks being read
 };
 
 }  // namespace apical::h5
