@@ -16,7 +16,7 @@
 
 #include "io/h5.hpp"
 #include "io/rois_file.hpp"
-#include "pipeline/extract_stream.hpp"
+#include "pipeline/extract/extract_stream.hpp"
 #include "bench/bench_support.hpp"
 
 using namespace apical;

@@ -8,7 +8,7 @@
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
-#include "pipeline/extract.hpp"
+#include "pipeline/extract/extract.hpp"
 #include "bench/bench_support.hpp"
 
 using namespace apical;

@@ -13,7 +13,7 @@
 #include <oneapi/tbb/task_arena.h>
 #include <opencv2/imgproc.hpp>
 
-#include "pipeline/register.hpp"
+#include "pipeline/register/register.hpp"
 
 using namespace apical;
 using Clock = std::chrono::steady_clock;

@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "pipeline/segment_stream.hpp"
+#include "pipeline/segment/segment_stream.hpp"
 #include "bench/bench_support.hpp"
 
 using namespace apical;

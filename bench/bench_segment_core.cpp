@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "pipeline/segment.hpp"
+#include "pipeline/segment/segment.hpp"
 
 using namespace apical;
 using Clock = std::chrono::steady_clock;

@@ -8,9 +8,9 @@
 #include "cli/command.hpp"
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
-#include "pipeline/evaluate.hpp"
-#include "pipeline/evaluate_manual.hpp"
-#include "pipeline/plot.hpp"
+#include "pipeline/validation/evaluate.hpp"
+#include "pipeline/validation/evaluate_manual.hpp"
+#include "pipeline/reporting/plot.hpp"
 
 namespace apical::cli {
 

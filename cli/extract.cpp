@@ -7,8 +7,8 @@
 #include "cli/command.hpp"
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
-#include "pipeline/extract_stream.hpp"
-#include "pipeline/qc_traces.hpp"
+#include "pipeline/extract/extract_stream.hpp"
+#include "pipeline/reporting/qc_traces.hpp"
 
 namespace apical::cli {
 

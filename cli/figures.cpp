@@ -4,7 +4,7 @@
 
 #include "cli/command.hpp"
 #include "io/error.hpp"
-#include "pipeline/figures.hpp"
+#include "pipeline/reporting/figures.hpp"
 
 namespace apical::cli {
 

@@ -7,7 +7,7 @@
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
 #include "io/nwb_import.hpp"
-#include "pipeline/extract.hpp"
+#include "pipeline/extract/extract.hpp"
 
 namespace apical::cli {
 

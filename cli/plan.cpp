@@ -6,7 +6,7 @@
 
 #include "cli/command.hpp"
 #include "io/error.hpp"
-#include "pipeline/plan.hpp"
+#include "pipeline/plan/plan.hpp"
 
 namespace apical::cli {
 

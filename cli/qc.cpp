@@ -1,7 +1,7 @@
 // apical qc SESSION: the per-session QC report (pictures and one offline HTML page).
 #include "cli/command.hpp"
 #include "io/error.hpp"
-#include "pipeline/qc_report.hpp"
+#include "pipeline/reporting/qc_report.hpp"
 
 namespace apical::cli {
 

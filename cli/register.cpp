@@ -5,7 +5,7 @@
 #include "cli/command.hpp"
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
-#include "pipeline/register_stream.hpp"
+#include "pipeline/register/register_stream.hpp"
 
 namespace apical::cli {
 

@@ -8,7 +8,7 @@
 #include "cli/command.hpp"
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
-#include "pipeline/regress_io.hpp"
+#include "pipeline/regress/regress_io.hpp"
 
 namespace apical::cli {
 

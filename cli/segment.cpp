@@ -6,8 +6,8 @@
 #include "cli/command.hpp"
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
-#include "pipeline/qc_rois.hpp"
-#include "pipeline/segment_stream.hpp"
+#include "pipeline/reporting/qc_rois.hpp"
+#include "pipeline/segment/segment_stream.hpp"
 
 namespace apical::cli {
 

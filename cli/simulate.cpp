@@ -9,9 +9,9 @@
 #include "io/atomic_output.hpp"
 #include "io/bci_log.hpp"
 #include "io/error.hpp"
-#include "pipeline/truth.hpp"
+#include "pipeline/validation/truth.hpp"
 #include "io/tiff.hpp"
-#include "pipeline/simulate.hpp"
+#include "pipeline/validation/simulate.hpp"
 
 namespace apical::cli {
 

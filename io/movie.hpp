@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/image.hpp"
+#include "core/image.hpp"
 
 namespace apical {
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Fits the soma template of pipeline/segment_anatomy.cpp to manual soma labels.
+"""Fits the soma template of pipeline/segment/segment_anatomy.cpp to manual soma labels.
 
-Usage: scripts/train_soma_model.py ROIS_H5 REGIONS_JSON > pipeline/segment_soma_model.hpp
+Usage: scripts/train_soma_model.py ROIS_H5 REGIONS_JSON > pipeline/segment/segment_soma_model.hpp
 
 ROIS_H5 is apical segment's output on the labelled recording (its plane0 mean and
 correlation images are used, so the features are those apical computes); REGIONS_JSON holds

@@ -1,4 +1,5 @@
 #include "stats/events.hpp"
+#include "core/numeric.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -12,15 +13,6 @@ namespace apical::stats {
 namespace {
 
 int64_t frames_of(double seconds, double rate) { return int64_t(std::llround(seconds * rate)); }
-
-double median_of(std::vector<float>& v) {
-  const size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + mid, v.end());
-  double upper = v[mid];
-  if (v.size() % 2 == 1) return upper;
-  double lower = *std::max_element(v.begin(), v.begin() + mid);
-  return 0.5 * (lower + upper);
-}
 
 std::vector<double> gaussian_kernel(double sigma_frames) {
   const int radius = int(std::ceil(4.0 * sigma_frames));
@@ -85,7 +77,7 @@ arma::fvec running_median_baseline(const arma::fvec& x, int64_t window_frames) {
     const int64_t lo = std::max<int64_t>(0, centres[i] - half);
     const int64_t hi = std::min<int64_t>(n - 1, centres[i] + half);
     buf.assign(x.memptr() + lo, x.memptr() + hi + 1);
-    values[i] = median_of(buf);
+    values[i] = median_in_place(buf);
   }
   for (size_t i = 0; i + 1 < centres.size(); ++i) {
     const int64_t a = centres[i], b = centres[i + 1];
@@ -129,9 +121,9 @@ double robust_sigma_from_differences(const arma::fvec& x) {
   std::vector<float> d(x.n_elem - 1);
   for (size_t i = 0; i + 1 < x.n_elem; ++i) d[i] = x[i + 1] - x[i];
   std::vector<float> tmp = d;
-  const double med = median_of(tmp);
+  const double med = median_in_place(tmp);
   for (float& v : d) v = float(std::abs(v - med));
-  return 1.4826 * median_of(d) / std::sqrt(2.0);
+  return 1.4826 * median_in_place(d) / std::sqrt(2.0);
 }
 
 static void require_finite(const arma::fvec& dff) {

@@ -11,8 +11,8 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include "io/error.hpp"
-#include "pipeline/extract.hpp"
-#include "pipeline/simulate.hpp"
+#include "pipeline/extract/extract.hpp"
+#include "pipeline/validation/simulate.hpp"
 
 using namespace apical;
 

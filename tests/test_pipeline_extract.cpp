@@ -10,7 +10,7 @@
 #include "io/h5.hpp"
 #include "io/masks.hpp"
 #include "io/rois_file.hpp"
-#include "pipeline/evaluate.hpp"
+#include "pipeline/validation/evaluate.hpp"
 #include "tests/test_support.hpp"
 
 using namespace apical;

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "io/h5.hpp"
-#include "pipeline/evaluate.hpp"
+#include "pipeline/validation/evaluate.hpp"
 #include "tests/test_support.hpp"
 
 using namespace apical;

@@ -14,9 +14,9 @@
 #include "io/bci_log.hpp"
 #include "io/h5.hpp"
 #include "io/h5_matrix.hpp"
-#include "pipeline/evaluate.hpp"
-#include "pipeline/simulate.hpp"
-#include "pipeline/truth.hpp"
+#include "pipeline/validation/evaluate.hpp"
+#include "pipeline/validation/simulate.hpp"
+#include "pipeline/validation/truth.hpp"
 #include "tests/test_support.hpp"
 
 using namespace apical;

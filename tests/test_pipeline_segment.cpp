@@ -12,7 +12,7 @@
 #include "io/manual_labels.hpp"
 #include "io/tiff.hpp"
 #include "io/rois_file.hpp"
-#include "pipeline/evaluate.hpp"
+#include "pipeline/validation/evaluate.hpp"
 #include "tests/test_support.hpp"
 
 using namespace apical;

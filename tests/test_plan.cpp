@@ -3,7 +3,7 @@
 
 #include <map>
 
-#include "pipeline/plan.hpp"
+#include "pipeline/plan/plan.hpp"
 
 using namespace apical;
 

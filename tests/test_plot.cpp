@@ -9,7 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "io/error.hpp"
-#include "pipeline/plot.hpp"
+#include "pipeline/reporting/plot.hpp"
 #include "tests/test_support.hpp"
 
 using namespace apical;

@@ -11,7 +11,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "io/error.hpp"
-#include "pipeline/register.hpp"
+#include "pipeline/register/register.hpp"
 
 using namespace apical;
 

@@ -9,8 +9,9 @@
 #include <tbb/global_control.h>
 
 #include "io/error.hpp"
-#include "pipeline/segment.hpp"
-#include "pipeline/segment_anatomy.hpp"
+#include "pipeline/segment/segment.hpp"
+#include "pipeline/validation/matching.hpp"
+#include "pipeline/segment/segment_anatomy.hpp"
 
 using namespace apical;
 

@@ -11,7 +11,7 @@
 #include <tbb/task_arena.h>
 
 #include "io/error.hpp"
-#include "pipeline/simulate.hpp"
+#include "pipeline/validation/simulate.hpp"
 
 using namespace apical;
 

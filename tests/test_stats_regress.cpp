@@ -10,7 +10,7 @@
 #include <tbb/task_arena.h>
 
 #include "io/error.hpp"
-#include "pipeline/regress.hpp"
+#include "pipeline/regress/regress.hpp"
 
 using namespace apical;
 

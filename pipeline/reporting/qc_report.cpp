@@ -1,0 +1,188 @@
+#include "pipeline/reporting/qc_report.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "io/atomic_output.hpp"
+#include "io/error.hpp"
+#include "io/h5.hpp"
+#include "io/provenance.hpp"
+#include "pipeline/reporting/plot.hpp"
+
+namespace apical {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+cv::Mat read_image(const h5::Group& g, const std::string& name) {
+  h5::Dataset ds = g.dataset(name);
+  auto dims = ds.dims();
+  std::vector<float> v = ds.read<float>();
+  return cv::Mat(int(dims[0]), int(dims[1]), CV_32F, v.data()).clone();
+}
+
+// Mean image and shift trace of every plane: did motion correction work?
+void draw_registration(const fs::path& registered, const fs::path& png) {
+  h5::File file = h5::File::open_read(registered.string());
+  h5::Group root = file.root();
+  std::vector<cv::Mat> rows;
+  for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
+    h5::Group g = root.group("plane" + std::to_string(k));
+    std::string role = g.string_attribute("role").value_or("");
+    double rate = g.number_attribute("frame_rate_hz").value_or(0);
+    plot::ImagePanel mean = plot::image_panel(read_image(g, "mean_image"), "plane " + std::to_string(k) + " (" + role + ") mean");
+    std::vector<float> shifts = g.read<float>("shifts");
+    std::vector<float> corr = g.read<float>("frame_correlation");
+    plot::Axes axes;
+    axes.title = "plane " + std::to_string(k) + " rigid shifts (bidi " +
+                 std::to_string(g.number_attribute("bidi_offset_px").value_or(0)).substr(0, 5) + " px)";
+    axes.x_label = rate > 0 ? "time (s)" : "frame";
+    axes.y_label = "shift (px)";
+    std::vector<double> t, dy, dx, c;
+    for (size_t i = 0; i + 1 < shifts.size(); i += 2) {
+      double frame = double(i / 2);
+      t.push_back(rate > 0 ? frame / rate : frame);
+      dy.push_back(shifts[i]);
+      dx.push_back(shifts[i + 1]);
+    }
+    axes.series.push_back(plot::make_series("dy", t, dy));
+    axes.series.push_back(plot::make_series("dx", t, dx));
+    plot::Axes quality;
+    quality.title = "plane " + std::to_string(k) + " correlation with reference";
+    quality.x_label = axes.x_label;
+    quality.y_label = "Pearson r";
+    for (float v : corr) c.push_back(v);
+    quality.series.push_back(plot::make_series("frame r", t, c));
+    cv::Mat traces = plot::vstack({plot::render(axes, {700, 300}), plot::render(quality, {700, 260})});
+    rows.push_back(plot::hstack({mean.canvas, traces}));
+  }
+  plot::write_png(png.string(), plot::vstack(rows));
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else out += c;
+  }
+  return out;
+}
+
+// One table row per stage: what the output holds, read from the file itself.
+std::vector<std::pair<std::string, std::string>> stage_summary(const fs::path& apical_dir) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  auto describe = [&](const std::string& stage, const std::string& file, auto&& what) {
+    fs::path p = apical_dir / file;
+    if (!fs::exists(p)) {
+      rows.push_back({stage, "not run yet"});
+      return;
+    }
+    try {
+      h5::File f = h5::File::open_read(p.string());
+      h5::Group root = f.root();
+      std::ostringstream text;
+      what(root, text);
+      text << " <span class=prov>(" << html_escape(root.string_attribute("command_line").value_or("")) << ", "
+           << root.string_attribute("created_utc").value_or("") << ")</span>";
+      rows.push_back({stage, text.str()});
+    } catch (const std::exception& e) {
+      rows.push_back({stage, std::string("unreadable: ") + html_escape(e.what())});
+    }
+  };
+  describe("register", "registered.h5", [](h5::Group& root, std::ostringstream& t) {
+    for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
+      h5::Group g = root.group("plane" + std::to_string(k));
+      auto dims = g.dataset("movie").dims();
+      t << "plane " << k << " (" << g.string_attribute("role").value_or("?") << "): " << dims[0] << " frames of "
+        << dims[2] << "x" << dims[1] << ", mean frame correlation " << std::setprecision(3)
+        << g.number_attribute("mean_frame_correlation").value_or(0) << ", crispness "
+        << g.number_attribute("crispness_raw").value_or(0) << " &rarr; "
+        << g.number_attribute("crispness_registered").value_or(0) << ". ";
+    }
+  });
+  describe("segment", "rois.h5", [](h5::Group& root, std::ostringstream& t) {
+    for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
+      h5::Group g = root.group("plane" + std::to_string(k));
+      auto kind = g.read<uint8_t>("roi_kind");
+      size_t soma = size_t(std::count(kind.begin(), kind.end(), 0));
+      t << "plane " << k << ": " << soma << " somata, " << kind.size() - soma << " dendrites. ";
+    }
+    if (root.has("pairs/soma_roi")) t << root.dataset("pairs/soma_roi").dims()[0] << " soma-dendrite pairs.";
+  });
+  describe("extract", "traces.h5", [](h5::Group& root, std::ostringstream& t) {
+    for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
+      h5::Group g = root.group("plane" + std::to_string(k));
+      if (!g.has("dff")) continue;
+      auto dims = g.dataset("dff").dims();
+      t << "plane " << k << ": " << dims[0] << " traces of " << dims[1] << " frames";
+      if (g.has("events/frame")) t << ", " << g.dataset("events/frame").dims()[0] << " events";
+      t << ". ";
+    }
+  });
+  describe("regress", "regress.h5", [](h5::Group& root, std::ostringstream& t) {
+    if (root.has("neurons/role")) {
+      auto role = root.read<int8_t>("neurons/role");
+      t << role.size() << " neurons (" << std::count(role.begin(), role.end(), 1) << " P+, "
+        << std::count(role.begin(), role.end(), -1) << " P-). ";
+    }
+    if (auto terms = root.has("glm") ? root.group("glm").string_attribute("terms") : std::nullopt)
+      t << "GLM terms: " << html_escape(*terms) << ".";
+  });
+  return rows;
+}
+
+std::vector<std::string> pngs_in(const fs::path& folder) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) return names;
+  for (const auto& e : fs::directory_iterator(folder))
+    if (e.path().extension() == ".png") names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+QcReport write_qc_report(const fs::path& session) {
+  fs::path apical_dir = session / "apical";
+  fs::path qc = apical_dir / "qc";
+  fs::create_directories(qc);
+  if (fs::exists(apical_dir / "registered.h5")) draw_registration(apical_dir / "registered.h5", qc / "registration.png");
+
+  QcReport report;
+  std::ostringstream html;
+  html << "<!doctype html>\n<html><head><meta charset=utf-8><title>apical QC: " << html_escape(session.filename().string())
+       << "</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:1400px}img{max-width:100%;border:1px solid #ccc;"
+          "margin:.5em 0}td,th{padding:.3em .8em;vertical-align:top;text-align:left}.prov{color:#777;font-size:80%}"
+          "h2{margin-top:1.5em}</style></head><body>\n<h1>apical QC report: "
+       << html_escape(session.string()) << "</h1>\n<p>Generated " << utc_now_iso8601() << ". Look at the pictures "
+       << "before reading numbers: sharp mean images, small smooth shifts, outlines on cells, rasters with transients.</p>\n"
+       << "<h2>Summary</h2>\n<table>\n";
+  for (const auto& [stage, text] : stage_summary(apical_dir))
+    html << "<tr><th>" << stage << "</th><td>" << text << "</td></tr>\n";
+  html << "</table>\n";
+  for (const auto& name : pngs_in(qc)) {
+    report.pictures.push_back(name);
+    html << "<h2>" << html_escape(name) << "</h2>\n<img src=\"" << html_escape(name) << "\" alt=\"" << html_escape(name) << "\">\n";
+  }
+  std::vector<std::string> figures = pngs_in(apical_dir / "figures");
+  if (!figures.empty()) html << "<h2>Figure panels</h2>\n";
+  for (const auto& name : figures) {
+    report.pictures.push_back("../figures/" + name);
+    html << "<h3>" << html_escape(name) << "</h3>\n<img src=\"../figures/" << html_escape(name) << "\" alt=\""
+         << html_escape(name) << "\">\n";
+  }
+  html << "</body></html>\n";
+  AtomicOutput out(qc / "index.html", true);
+  out.write(html.str());
+  out.commit();
+  report.index_html = (qc / "index.html").string();
+  return report;
+}
+
+}  // namespace apical

@@ -1,0 +1,95 @@
+#include "pipeline/validation/evaluate_manual.hpp"
+
+#include "io/error.hpp"
+#include "io/manual_labels.hpp"
+#include "io/rois_file.hpp"
+#include "pipeline/reporting/plot.hpp"
+#include "pipeline/segment/segment.hpp"
+#include "pipeline/validation/matching.hpp"
+
+namespace apical {
+namespace {
+
+DetectionScore detection_score(size_t found, size_t labelled, size_t matched) {
+  DetectionScore s{found, labelled, matched, 0, 0, 0};
+  s.precision = found ? double(matched) / double(found) : 0.0;
+  s.recall = labelled ? double(matched) / double(labelled) : 0.0;
+  s.f1 = found + labelled ? 2.0 * double(matched) / double(found + labelled) : 0.0;
+  return s;
+}
+
+std::vector<cv::Point2f> centroids(const std::vector<std::vector<uint32_t>>& rois, int width) {
+  std::vector<cv::Point2f> out;
+  for (const auto& roi : rois) {
+    const RoiStats s = shape_stats(roi, width);
+    out.emplace_back(s.cx, s.cy);
+  }
+  return out;
+}
+
+std::vector<bool> matched_side(const std::vector<std::pair<int, int>>& matches, size_t n, bool found_side) {
+  std::vector<bool> matched(n, false);
+  for (const auto& [f, l] : matches) matched[size_t(found_side ? f : l)] = true;
+  return matched;
+}
+
+}  // namespace
+
+ManualScores score_against_manual(const std::vector<std::vector<uint32_t>>& found,
+                                  const std::vector<std::vector<uint32_t>>& labelled, int width, double max_distance_px,
+                                  double min_iou) {
+  if (width < 1) throw InputError("evaluate: image width must be positive");
+  ManualScores s;
+  s.centroid_matches = match_points(centroids(found, width), centroids(labelled, width), max_distance_px);
+  s.iou_matches = match_rois_by_iou(found, labelled, min_iou);
+  s.centroid = detection_score(found.size(), labelled.size(), s.centroid_matches.size());
+  s.iou = detection_score(found.size(), labelled.size(), s.iou_matches.size());
+  return s;
+}
+
+cv::Mat render_manual_overlay(const cv::Mat& mean_image, const std::vector<std::vector<uint32_t>>& found,
+                              const std::vector<std::vector<uint32_t>>& labelled, const ManualScores& scores) {
+  const std::string title = "manual " + std::to_string(labelled.size()) + ", found " + std::to_string(found.size()) +
+                            ", matched " + std::to_string(scores.centroid.matched);
+  plot::ImagePanel panel = plot::image_panel(mean_image, title);
+  const std::vector<bool> label_hit = matched_side(scores.centroid_matches, labelled.size(), false);
+  const std::vector<bool> found_hit = matched_side(scores.centroid_matches, found.size(), true);
+  // Okabe-Ito: bluish green / vermillion for labels, sky blue / orange for found ROIs.
+  for (size_t i = 0; i < labelled.size(); ++i)
+    panel.outline(labelled[i], mean_image.cols, label_hit[i] ? plot::palette(2) : plot::palette(1), 2);
+  for (size_t i = 0; i < found.size(); ++i)
+    panel.outline(found[i], mean_image.cols, found_hit[i] ? plot::palette(5) : plot::palette(3), 1);
+  return panel.canvas;
+}
+
+ManualEvaluation evaluate_against_manual(const std::string& rois_path, const std::string& labels_path, int plane,
+                                         const std::string& labels_dataset) {
+  const RoiFile rois = accepted_rois(read_rois(rois_path), rois_path);
+  if (plane < 0)
+    for (size_t k = 0; k < rois.planes.size() && plane < 0; ++k)
+      if (rois.planes[k].role == "soma") plane = int(k);
+  if (plane < 0) plane = 0;
+  if (size_t(plane) >= rois.planes.size())
+    throw file_error(rois_path, "has no plane " + std::to_string(plane) + " (" + std::to_string(rois.planes.size()) +
+                                    " planes)");
+  const SparseMasks& masks = rois.planes[size_t(plane)].masks;
+  const ManualLabels labels = read_manual_labels(labels_path, masks.height, masks.width, labels_dataset);
+  std::vector<std::vector<uint32_t>> found;
+  for (size_t i = 0; i < masks.count(); ++i) found.push_back(masks.roi_pixels(i));
+  ManualEvaluation e;
+  e.plane = plane;
+  e.format = labels.format;
+  e.scores = score_against_manual(found, labels.rois, masks.width);
+  const std::string subject = "plane" + std::to_string(plane);
+  for (const auto& [name, score] : {std::pair{"centroid", e.scores.centroid}, std::pair{"iou", e.scores.iou}}) {
+    e.rows.push_back({"manual", subject + "/" + name, "precision", score.precision});
+    e.rows.push_back({"manual", subject + "/" + name, "recall", score.recall});
+    e.rows.push_back({"manual", subject + "/" + name, "f1", score.f1});
+  }
+  e.rows.push_back({"manual", subject, "found", double(found.size())});
+  e.rows.push_back({"manual", subject, "labelled", double(labels.rois.size())});
+  e.overlay = render_manual_overlay(read_roi_image(rois_path, plane, "mean_image"), found, labels.rois, e.scores);
+  return e;
+}
+
+}  // namespace apical
