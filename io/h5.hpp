@@ -63,6 +63,8 @@ class Dataset {
   // "uint16", "int16", "float32", ... of the stored element type.
   std::string type_name() const;
   const std::string& path() const { return path_; }
+  const std::string& file() const { return file_; }
+  hid_t id() const { return handle_.id(); }  // for io's direct chunk reads (io/h5_chunks)
 
   template <typename T> std::vector<T> read() const;
   // Reads the box [offset, offset+count) (one entry per axis) into out (size = product of count).
