@@ -50,6 +50,13 @@ Usage simulate_usage() {
       ("learning", value_default<double>(d.learning), "P+ event rates reach (1+learning)x by the session end; P- fall by half that")
       ("dendrite-event-rate", value_default<double>(d.dendrite_event_rate_hz), "isolated dendritic events per dendrite ROI, Hz")
       ("early-hit-rate", value_default<double>(d.early_hit_rate), "BCI threshold set for this hit rate in the first third")
+      ("opto", po::bool_switch()->default_value(d.opto),
+       "optogenetic experiment: on a fraction of the trials the dendritic gain is reduced; writes an opto 0/1 "
+       "column in bci/frames.csv and /opto in the truth file")
+      ("opto-trial-fraction", value_default<double>(d.opto_trial_fraction),
+       "with --opto: fraction of trials stimulated (light on from trial start to end)")
+      ("opto-dendrite-gain", value_default<double>(d.opto_dendrite_gain),
+       "with --opto: factor on the dendrite's gain on the somatic amplitude under stimulation")
       ("seed", po::value<uint64_t>()->default_value(d.seed), "random seed")
       ("preset", po::value<std::string>()->default_value("default"),
        "'default', or 'dense-cortex': ring somata with dark nuclei, ~230 per 512x512 px, touching; uneven "
@@ -84,6 +91,9 @@ SimulationParams simulation_params(const Invocation& inv) {
   p.dendrite_event_rate_hz = inv.get<double>("dendrite-event-rate");
   p.early_hit_rate = inv.get<double>("early-hit-rate");
   p.seed = inv.get<uint64_t>("seed");
+  p.opto = inv.get<bool>("opto");
+  p.opto_trial_fraction = inv.get<double>("opto-trial-fraction");
+  p.opto_dendrite_gain = inv.get<double>("opto-dendrite-gain");
   const int neurons = p.neurons, distractors = p.distractors;
   apply_preset(p, inv.get<std::string>("preset"));
   if (!inv.options["neurons"].defaulted()) p.neurons = neurons;

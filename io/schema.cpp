@@ -199,6 +199,57 @@ FileSchema make_regress() {
       {"learning_curve/hits", {"block"}, "1", "hits in the block"},
       {"learning_curve/hits_per_min", {"block"}, "1/min", "hit rate of the block"},
   };
+  const std::vector<DatasetSchema> models = {
+      {"neurons/sd_model", {"neuron"}, "1", "SD model the residuals are relative to (saturating: a x / (x + b))",
+       "0=linear;1=proportional (through the origin);2=saturating;-1=no fit"},
+      {"neurons/sd_param_a", {"neuron"}, "1", "SD model parameter a: linear intercept; 0 for proportional; saturating plateau (dF/F)"},
+      {"neurons/sd_param_b", {"neuron"}, "1",
+       "SD model parameter b: slope (linear, proportional); half-saturation somatic amplitude (saturating, dF/F)"},
+      {"neurons/sd_aic", {"neuron", "model"}, "1", "AIC of the linear, proportional and saturating SD models (NaN unless --sd-fit aic)"},
+      {"neurons/sd_reference_events", {"neuron"}, "1", "events the SD fit used (the reference condition's with --reference-condition)"},
+      {"neurons/n_soma_only", {"neuron"}, "1", "somatic events without a dendritic event or threshold crossing in the window; -1 unpaired"},
+      {"neurons/n_dendrite_only", {"neuron"}, "1", "dendritic events outside every somatic event's window; -1 unpaired"},
+      {"neurons/n_coincident", {"neuron"}, "1",
+       "somatic events with a dendritic event, or the dendrite above its own threshold, in the window; -1 unpaired"},
+      {"events/coincident", {"event"}, "1", "coincidence of the somatic event with a dendritic one",
+       "1=coincident;0=soma-only;-1=no paired dendrite"},
+      {"events/{column}", {"event"}, "1", "an extra column of bci/frames.csv (e.g. opto) at the event's frame, as in the file"},
+      {"conditions/values", {"condition"}, "1", "condition values (columns of the [neuron, condition] tables), as in frames.csv"},
+      {"conditions/mean_residual", {"neuron", "condition"}, "1", "mean SD residual per neuron and condition (dF/F)"},
+      {"conditions/n_events", {"neuron", "condition"}, "1", "events per neuron and condition"},
+      {"conditions/test_value", {"test"}, "1", "each non-reference value compared with the reference"},
+      {"conditions/mean_difference", {"test"}, "1", "mean over neurons of (mean residual at test_value - at the reference), dF/F"},
+      {"conditions/n_neurons", {"test"}, "1", "neurons with events in both conditions"},
+      {"conditions/paired_t", {"test"}, "1", "paired t statistic over neurons"},
+      {"conditions/paired_p", {"test"}, "1", "two-sided p of the paired t-test (n_neurons - 1 df)"},
+      {"conditions/permutation_p", {"test"}, "1", "two-sided p from shuffling condition labels among each neuron's events"},
+      {"conditions/neuron_difference", {"neuron", "test"}, "1",
+       "per neuron: mean residual at test_value minus at the reference, dF/F (NaN unless both)"},
+      {"sensitivity/threshold_scale", {"setting"}, "1", "event threshold relative to --event-threshold"},
+      {"sensitivity/threshold", {"setting"}, "1", "event threshold used (noise SDs, or filtered-trace SDs for the paper method)"},
+      {"sensitivity/window_s", {"setting"}, "s", "window of d_error and reward"},
+      {"sensitivity/n_events", {"setting"}, "1", "events in the pooled model"},
+      {"sensitivity/beta_role_d_error", {"setting"}, "1", "pooled role:d_error coefficient (dF/F per position)"},
+      {"sensitivity/p_role_d_error", {"setting"}, "1", "its p (Student t)"},
+      {"sensitivity/perm_p_role_d_error", {"setting"}, "1", "its circular-shift permutation p"},
+      {"sensitivity/beta_role_reward", {"setting"}, "1", "pooled role:reward coefficient (dF/F)"},
+      {"sensitivity/p_role_reward", {"setting"}, "1", "its p (Student t)"},
+      {"sensitivity/perm_p_role_reward", {"setting"}, "1", "its circular-shift permutation p"},
+      {"decoding_time/bin_start_s", {"bin"}, "s", "bin start relative to the outcome frame"},
+      {"decoding_time/bin_end_s", {"bin"}, "s", "bin end (exclusive) relative to the outcome frame"},
+      {"decoding_time/trials_with_events", {"bin"}, "1", "trials with at least one event in the bin"},
+      {"decoding_time/balanced_accuracy", {"bin", "classifier"}, "1", "cross-validated balanced accuracy (columns: logistic, linear SVM)"},
+      {"decoding_time/shuffle_mean", {"bin", "classifier"}, "1", "mean balanced accuracy over label shuffles"},
+      {"decoding_time/shuffle_lo", {"bin", "classifier"}, "1", "2.5 % quantile over label shuffles"},
+      {"decoding_time/shuffle_hi", {"bin", "classifier"}, "1", "97.5 % quantile over label shuffles"},
+      {"decoding_time/p", {"bin", "classifier"}, "1", "upper-tail shuffle p"},
+      {"error_reducing/role", {"role"}, "1", "role of the row", kRole},
+      {"error_reducing/n", {"role"}, "1", "events with d_error < 0 and a residual"},
+      {"error_reducing/beta", {"role"}, "1", "slope of the residual on d_error within error-reducing epochs (dF/F per position)"},
+      {"error_reducing/se", {"role"}, "1", "its standard error"},
+      {"error_reducing/p", {"role"}, "1", "its two-sided p (Student t)"},
+  };
+  d.insert(d.end(), models.begin(), models.end());
   for (auto& e : regress_glm("glm", "per-neuron GLM residual ~ terms")) d.push_back(e);
   for (auto& e : regress_glm("pooled", "pooled GLM with role interactions")) d.push_back(e);
   return s;
@@ -231,6 +282,8 @@ FileSchema make_truth() {
       {"neurons/sd_gain", {"neuron"}, "1", "true SD slope"},
       {"neurons/beta_reward", {"neuron"}, "1", "true effect of reward on the residual (dF/F)"},
       {"neurons/beta_derr", {"neuron"}, "1", "true effect of d_error on the residual (dF/F per position)"},
+      {"opto/stimulated", {"time"}, "1", "1 on frames where the opto light was on (frames of stimulated trials)", "0=off;1=on"},
+      {"opto/trial_stimulated", {"trial"}, "1", "1 for each stimulated trial, in trials.csv order", "0=not stimulated;1=stimulated"},
   };
   d.insert(d.end(), more.begin(), more.end());
   return s;
@@ -262,6 +315,11 @@ const DatasetSchema* find_dataset_schema(const FileSchema& schema, const std::st
   const std::string pattern = plane_pattern(path);
   for (const DatasetSchema& d : schema.datasets)
     if (d.path == pattern) return &d;
+  // "group/{column}": any other dataset directly in that group (named by the user's data).
+  const size_t slash = pattern.rfind('/');
+  if (slash == std::string::npos) return nullptr;
+  for (const DatasetSchema& d : schema.datasets)
+    if (d.path == pattern.substr(0, slash) + "/{column}") return &d;
   return nullptr;
 }
 

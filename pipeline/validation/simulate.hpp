@@ -51,6 +51,14 @@ struct SimulationParams {
   // lit (a smooth gain field and vignetting towards the corners); the neuropil holds thin,
   // static processes. Density and cell size come from apply_preset.
   bool dense_cortex = false;
+  // Optogenetic experiment (--opto): on a random opto_trial_fraction of the trials, NDNF+
+  // interneurons are driven from the trial's start frame to its end frame. On those frames
+  // the dendrite's gain on the somatic amplitude is scaled by opto_dendrite_gain:
+  //   b_k = max(0.05, opto_dendrite_gain * g_n a_k + r_k)   (stimulated events)
+  // Somata, behaviour and isolated dendritic events are untouched.
+  bool opto = false;
+  double opto_trial_fraction = 0.5;  // fraction of trials stimulated, [0, 1]
+  double opto_dendrite_gain = 0.5;   // dendritic gain factor under stimulation, [0, 2]
 };
 
 // Presets by name: "default" (no change) or "dense-cortex" (sets dense_cortex, and the
@@ -130,6 +138,9 @@ struct SimulatedEvent {
   float residual = 0;                // r_k (before the clip of b_k)
   int reward = 0;                    // reward(t_k) from the BCI log
   float d_error = 0;                 // d_error(t_k) from the BCI log (positions)
+  int opto = 0;                      // 1 when the onset frame was stimulated
+  float opto_shift = 0;              // b_k minus the b_k it would have had unstimulated
+                                     // (dF/F; 0 when not stimulated)
 };
 
 // A dendritic event with no somatic event, on one dendrite-plane ROI.
@@ -153,6 +164,7 @@ struct BciTrial {
   int64_t start_frame = 0, end_frame = 0;  // inclusive
   bool hit = false;
   int64_t reward_frame = -1;               // = end_frame for a hit, -1 for a miss
+  bool stimulated = false;                 // opto: light on for this trial's frames
 };
 
 // How the simulated online BCI moved the cursor: a leaky-free integrator
@@ -183,6 +195,9 @@ struct SimulatedSession {
   std::vector<BciTrial> trials;
   BciSettings bci;
   std::vector<EnsembleEntry> ensemble;
+  // Per frame [T]: 1 while the opto light is on (frames of stimulated trials), else 0.
+  // All 0 without --opto. The renderer reads it (blank rows on stimulated frames).
+  std::vector<uint8_t> stimulated;
 };
 
 // (soma_roi in plane 0, dendrite_roi in plane 1) for every paired neuron's dendrite ROI.
