@@ -1,5 +1,5 @@
 #pragma once
-// The BCI log of a session (DESIGN §3): bci/frames.csv, bci/trials.csv, bci/ensemble.csv.
+// The BCI log of a session (docs/DESIGN.md §3): bci/frames.csv, bci/trials.csv, bci/ensemble.csv.
 #include <cstdint>
 #include <filesystem>
 #include <string>

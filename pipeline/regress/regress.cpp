@@ -235,7 +235,7 @@ struct GlmData {
   std::vector<size_t> pooled_rows;
 };
 
-// Task regressors of the GLMs, in column order after the intercept (SCIENCE_SPEC, issue:
+// Task regressors of the GLMs, in column order after the intercept (docs/SCIENCE_SPEC.md, issue:
 // reward, error and its change).
 constexpr size_t kTaskTerms = 3;  // reward, error, d_error
 const std::vector<std::string>& task_term_names() {
@@ -579,6 +579,7 @@ BehaviourLog behaviour_log(const BciLog& log) {
     out.target.push_back(f.target);
     out.trial.push_back(f.trial);
     out.control.push_back(f.control);
+    out.time_s.push_back(f.time_s);
   }
   for (const BciTrialRow& t : log.trials) out.trials.push_back({t.trial, t.start_frame, t.end_frame, t.hit, t.reward_frame});
   out.column_names = log.extra_columns;

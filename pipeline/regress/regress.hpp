@@ -1,10 +1,10 @@
 #pragma once
-// Session-level science of `apical regress` (DESIGN §4, SCIENCE_SPEC): events, somato-
+// Session-level science of `apical regress` (docs/DESIGN.md §4, docs/SCIENCE_SPEC.md): events, somato-
 // dendritic (SD) residuals, task GLMs with permutation and BH, network prediction, learning,
 // decoding and the learning curve. Pure functions over in-memory inputs; the caller reads
 // traces.h5 / the BCI log and writes regress.h5.
 //
-// Conventions (SCIENCE_SPEC):
+// Conventions (docs/SCIENCE_SPEC.md):
 //   error(t)   = |target(t) - cursor(t)|
 //   d_error(t) = error(t) - error(max(t - w, 0)),  w = round(window_s * f)
 //   reward(t)  = 1 if some hit's reward_frame r has t - w <= r <= t + w
@@ -33,6 +33,7 @@ namespace apical {
 struct BehaviourLog {
   std::vector<int> cursor, target, trial;  // per frame; trial = -1 between trials
   std::vector<double> control;             // per frame (may be empty: not used by the analysis)
+  std::vector<double> time_s;              // per frame, the log's clock (may be empty)
   // Extra named columns of frames.csv (e.g. "opto"), each with one value per frame.
   std::vector<std::string> column_names;
   std::vector<std::vector<double>> columns;
@@ -92,7 +93,7 @@ struct RegressParams {
 std::pair<std::string, double> parse_reference_condition(const std::string& text);
 void check_event_method(const std::string& method);
 
-// Per-frame task variables (SCIENCE_SPEC).
+// Per-frame task variables (docs/SCIENCE_SPEC.md).
 struct Behaviour {
   std::vector<double> error, d_error;
   std::vector<uint8_t> reward;

@@ -1,5 +1,7 @@
 #include "pipeline/regress/regress_io.hpp"
 
+#include "io/schema.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -358,7 +360,7 @@ RegressInputs read_regress_inputs(const std::string& traces_path, const std::str
   in.frame_rate_hz = soma.frame_rate_hz > 0 ? soma.frame_rate_hz : options.frame_rate_hz;
   if (!(in.frame_rate_hz > 0))
     throw file_error(traces_path, "has no frame_rate_hz attribute on /plane" + str(in.soma_plane) +
-                                      " (give --frame-rate or [acquisition] frame_rate_hz in apical.ini)");
+                                      " (give --frame-rate, or frame-rate in the [regress] section of apical.ini)");
 
   const BciLog log = read_bci_log(bci_folder);
   if (int64_t(log.frames.size()) != T)
@@ -563,6 +565,11 @@ void write_regress(const std::string& path, const RegressResult& R, const Regres
   write_column(ensemble, "y", m.y, "px");
   write_column(ensemble, "x", m.x, "px");
   write_column(ensemble, "distance_px", m.distance_px, "px");
+  Timebase timebase = timebase_of_inputs(provenance.inputs);
+  timebase.frames = R.frames;
+  timebase.frame_rate_hz = p.frame_rate_hz;
+  timebase.times_s = in.log.time_s;
+  describe_output(root, regress_schema(), timebase);
   file.close();
 }
 

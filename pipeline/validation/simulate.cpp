@@ -117,7 +117,7 @@ std::vector<std::vector<Onset>> simulate_somata(SimulatedSession& s) {
   return onsets;
 }
 
-// SD model (SCIENCE_SPEC) for every somatic event, then the dendrite-plane dF/F.
+// SD model (docs/SCIENCE_SPEC.md) for every somatic event, then the dendrite-plane dF/F.
 void simulate_dendrites(SimulatedSession& s, const std::vector<std::vector<Onset>>& onsets) {
   const SimulationParams& p = s.params;
   const TaskVariables task = task_variables(s.bci_frames, s.trials, p.frame_rate_hz);

@@ -1,5 +1,5 @@
 #pragma once
-// Synthetic two-plane BCI imaging sessions with ground truth (DESIGN §5, SCIENCE_SPEC).
+// Synthetic two-plane BCI imaging sessions with ground truth (docs/DESIGN.md §5, docs/SCIENCE_SPEC.md).
 //
 // simulate_session() builds everything except pixels: geometry (somata, dendrites, neuropil,
 // vessels), activity, the closed-loop BCI log, the somato-dendritic truth and the motion.
@@ -37,7 +37,7 @@ struct SimulationParams {
   double photons_per_unit = 0.15;  // photons per count: noise variance = counts / this;
                                    // default gives a soma pixel noise std ~10% of baseline;
                                    // <= 0 disables shot noise
-  double c_reward = 0.3;         // SCIENCE_SPEC effect of reward on the SD residual (dF/F)
+  double c_reward = 0.3;         // docs/SCIENCE_SPEC.md effect of reward on the SD residual (dF/F)
   double c_derr = -0.15;         // effect of d_error (dF/F per position)
   double residual_noise = 0.1;   // sigma_res of the SD residual (dF/F)
   double event_rate_hz = 0.3;    // mean somatic event rate at session start (Hz)
@@ -105,7 +105,7 @@ struct SimulatedPlane {
   std::vector<float> neuropil_coef;  // neuropil fraction inside each ROI (U(0.5, 0.9));
                                      // pixels outside ROIs carry the full neuropil
   arma::fmat neuropil_weights;       // neuropil fluctuation w_j(t) [J, T] (dimensionless)
-  std::vector<Shift> shifts;         // rigid truth per frame [T] (px, DESIGN §3 convention)
+  std::vector<Shift> shifts;         // rigid truth per frame [T] (px, docs/DESIGN.md §3 convention)
   float bidi_offset_px = 0;          // odd raw lines show content displaced by this along x
   std::vector<NonrigidBasis> nonrigid_basis;  // K fields
   arma::fmat nonrigid_coef;          // [K, T] px; field = sum_k coef(k, t) * basis_k
@@ -128,7 +128,7 @@ struct SimulatedNeuron {
   float tau_decay_s = 0;             // somatic GCaMP decay time constant
 };
 
-// One somatic event (SCIENCE_SPEC). Unpaired (distractor) somata have dendrite_amplitude 0
+// One somatic event (docs/SCIENCE_SPEC.md). Unpaired (distractor) somata have dendrite_amplitude 0
 // and residual 0.
 struct SimulatedEvent {
   int neuron = -1;
@@ -203,7 +203,7 @@ struct SimulatedSession {
 // (soma_roi in plane 0, dendrite_roi in plane 1) for every paired neuron's dendrite ROI.
 std::vector<std::pair<int, int>> soma_dendrite_pairs(const SimulatedSession& session);
 
-// SCIENCE_SPEC task variables at every frame, from the BCI log alone.
+// docs/SCIENCE_SPEC.md task variables at every frame, from the BCI log alone.
 struct TaskVariables {
   std::vector<int> error;      // |target - cursor|
   std::vector<int> d_error;    // error(t) - error(max(t - w, 0)), w = round(1 s * f)

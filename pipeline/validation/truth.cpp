@@ -1,5 +1,7 @@
 #include "pipeline/validation/truth.hpp"
 
+#include "io/schema.hpp"
+
 #include <cmath>
 
 #include "io/error.hpp"
@@ -136,6 +138,7 @@ void write_truth(const std::string& path, const SimulatedSession& s, const Prove
   events.write("d_error", d);
   events.write("reward", reward);
   if (p.opto) write_opto_truth(root, s);
+  describe_output(root, truth_schema(), Timebase{int64_t(p.frames), p.frame_rate_hz, p.pixel_size_um, {}});
 }
 
 BciLog simulated_bci_log(const SimulatedSession& s) {
@@ -223,6 +226,8 @@ void write_truth_rois(const Truth& truth, const std::string& path, const Provena
   h5::Group root = file.root();
   write_provenance(root, provenance);
   write_rois(root, rois);
+  describe_output(root, rois_schema(),
+                  Timebase{truth.planes.empty() ? 0 : int64_t(truth.planes[0].shifts.size()), truth.frame_rate_hz, 0, {}});
 }
 
 }  // namespace apical
