@@ -284,6 +284,9 @@ FileSchema make_truth() {
       {"neurons/beta_derr", {"neuron"}, "1", "true effect of d_error on the residual (dF/F per position)"},
       {"opto/stimulated", {"time"}, "1", "1 on frames where the opto light was on (frames of stimulated trials)", "0=off;1=on"},
       {"opto/trial_stimulated", {"trial"}, "1", "1 for each stimulated trial, in trials.csv order", "0=not stimulated;1=stimulated"},
+      {"opto/event_opto", {"event"}, "1", "1 for each /events row whose onset frame was stimulated", "0=off;1=on"},
+      {"opto/event_shift", {"event"}, "1",
+       "per /events row: dendritic amplitude minus the amplitude it would have had unstimulated (dF/F)"},
   };
   d.insert(d.end(), more.begin(), more.end());
   return s;
