@@ -51,6 +51,9 @@ struct SimulationParams {
   // lit (a smooth gain field and vignetting towards the corners); the neuropil holds thin,
   // static processes. Density and cell size come from apply_preset.
   bool dense_cortex = false;
+  // Rows blanked at the top of each stimulated frame (PMTs gated off while the LED is on);
+  // -1: 21 % of the height, the paper's 7 ms gate in a ~33 ms (30 Hz) frame (108 of 512 rows).
+  int blank_rows = -1;
 };
 
 // Presets by name: "default" (no change) or "dense-cortex" (sets dense_cortex, and the
@@ -183,7 +186,13 @@ struct SimulatedSession {
   std::vector<BciTrial> trials;
   BciSettings bci;
   std::vector<EnsembleEntry> ensemble;
+  // Frames recorded with part or none of the signal (render_frames): stimulated frames lose
+  // their first blank_rows rows, frames without signal all of it. [T] each, or empty (none).
+  std::vector<uint8_t> stimulated_frames, no_signal_frames;
 };
+
+// Rows blanked on a stimulated frame: params.blank_rows, or its default (21 % of the height).
+int blanked_rows(const SimulationParams& params);
 
 // (soma_roi in plane 0, dendrite_roi in plane 1) for every paired neuron's dendrite ROI.
 std::vector<std::pair<int, int>> soma_dendrite_pairs(const SimulatedSession& session);
