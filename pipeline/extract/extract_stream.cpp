@@ -316,6 +316,7 @@ void write_roi_tables(h5::Group& g, const TraceExtractor& ex, const std::vector<
     clipped[size_t(i)] = r.coef.clipped;
     flag[size_t(i)] = r.f0_flag;
     nan_frames[size_t(i)] = r.nan_frames;
+    if (r.nan_frames > 0) s.nan_rois.push_back(i);
     ring[size_t(i)] = ex.info(i).neuropil_pixels;
     fpx[size_t(i)] = ex.info(i).f_pixels;
     coef_sum += r.coef.coef;

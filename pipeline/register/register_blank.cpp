@@ -97,6 +97,10 @@ FrameSignal detect_frame_signal(const cv::Mat& raw_frame, const SignalReference&
                                 const BlankRowsSetting& setting) {
   FrameSignal out;
   if (reference.row_std_high.size() != size_t(raw_frame.rows)) return out;  // no reference: nothing known
+  // Fast path (almost every frame): a first row with its usual spread means the frame has
+  // signal from its first row on, so it is neither blanked nor without signal.
+  const RowStats first = row_stats(raw_frame.ptr<float>(0), raw_frame.cols);
+  if (reference.row_std_high[0] > 0 && first.std >= kBlankStdRatio * reference.row_std_high[0]) return out;
   const RowStats typical = typical_row(raw_frame);
   if (typical.std < kBlankStdRatio * reference.typical_row_std) {
     out.no_signal = true;
