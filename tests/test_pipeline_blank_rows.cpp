@@ -277,7 +277,7 @@ TEST_CASE("auto detection finds no blank rows and no frame without signal in rea
   }
 }
 
-TEST_CASE("--blank-rows takes auto, 0 or a number of rows", "[register][blank]") {
+TEST_CASE("the blank-rows option takes auto, 0 or a number of rows", "[register][blank]") {
   CHECK(parse_blank_rows("auto").detect);
   CHECK_FALSE(parse_blank_rows("0").detect);
   CHECK(parse_blank_rows("21").fixed_rows == 21);
