@@ -42,7 +42,7 @@ Usage evaluate_usage() {
        "manual ROI labels (.json neurofinder regions, .tif or .h5 label image) to score against")
       ("manual-dataset", po::value<std::string>()->default_value(""),
        "HDF5 label image: dataset path (default: the only 2-D dataset)")
-      ("plane", po::value<int>()->default_value(-1), "with --manual: the plane scored (default: the first soma plane)")
+      ("plane", po::value<int>()->default_value(-1), "with --manual: the plane scored (-1: the first soma plane)")
       ("overlay", po::value<std::string>()->default_value(""),
        "with --manual: overlay PNG (default qc/manual.png beside rois.h5; 'none' to skip)");
   u.positional.add("input", 1);

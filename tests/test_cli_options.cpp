@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string> kCommands = {"register", "segment", "extract", "regress", "figures", "qc",
-                                            "run",      "simulate", "evaluate", "info",   "plan"};
+                                            "run",      "simulate", "evaluate", "info",   "plan",     "export", "import"};
 
 std::string source_of(const std::string& file) {
   std::ifstream in(std::string(APICAL_SOURCE_DIR) + "/cli/" + file);
@@ -66,7 +66,7 @@ TEST_CASE("every option a command reads is declared in its --help", "[cli][optio
   }
 }
 
-TEST_CASE("--help shows each default once, rounded", "[cli][options]") {
+TEST_CASE("help text shows each default once, rounded", "[cli][options]") {
   for (const auto& command : kCommands) {
     const auto help = run_apical(command + " --help").output;
     std::istringstream lines(help);

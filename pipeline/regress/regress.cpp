@@ -182,7 +182,9 @@ void fit_linear_all_events(NeuronEvents& out) {
 void fit_on_reference(NeuronEvents& out, const RegressParams& p, const std::vector<double>* reference) {
   std::vector<size_t> rows;
   for (size_t i = 0; i < out.events.size(); ++i)
-    if (!reference || (*reference)[size_t(out.events[i].frame)] == p.reference_value) rows.push_back(i);
+    if ((!reference || (*reference)[size_t(out.events[i].frame)] == p.reference_value) &&
+        std::isfinite(out.dendrite_amplitude[i]))  // not measured across a gap
+      rows.push_back(i);
   if (int(rows.size()) < p.min_events) return;
   arma::vec x(rows.size()), y(rows.size());
   for (size_t r = 0; r < rows.size(); ++r) {
@@ -202,12 +204,34 @@ void fit_on_reference(NeuronEvents& out, const RegressParams& p, const std::vect
     out.residual[i] = out.dendrite_amplitude[i] - out.model.predict(out.events[i].amplitude);
 }
 
+// Frames without a value (NaN in traces.h5: rows blanked by stimulation covered the ROI, or
+// the frame had no signal) become dF/F 0, the baseline, so detection runs over the whole
+// session; `gap` marks them so that no event is kept or measured across one.
+arma::fvec with_gaps_at_baseline(arma::fvec x, std::vector<uint8_t>& gap) {
+  gap.assign(x.n_elem, 0);
+  for (arma::uword t = 0; t < x.n_elem; ++t)
+    if (!std::isfinite(x[t])) x[t] = 0.0f, gap[t] = 1;
+  return x;
+}
+
+bool touches_gap(const std::vector<uint8_t>& gap, int64_t from, int64_t to) {
+  from = std::max<int64_t>(from, 0);
+  to = std::min<int64_t>(to, int64_t(gap.size()) - 1);
+  for (int64_t t = from; t <= to; ++t)
+    if (gap[size_t(t)]) return true;
+  return false;
+}
+
 NeuronEvents analyse_neuron(const arma::fmat& soma, const arma::fmat& dend, const NeuronInput& n,
                             const RegressParams& p, const stats::EventParams& ep,
                             const std::vector<double>* reference) {
   NeuronEvents out;
-  const Detection d = detect(arma::fvec(soma.row(arma::uword(n.soma_roi)).t()), p, ep, false);
-  out.events = d.events;
+  std::vector<uint8_t> soma_gap, dendrite_gap;
+  const arma::fvec soma_trace = with_gaps_at_baseline(soma.row(arma::uword(n.soma_roi)).t(), soma_gap);
+  const Detection d = detect(soma_trace, p, ep, false);
+  const int64_t pre = to_frames(p.dendrite_pre_s, p.frame_rate_hz), post = to_frames(p.dendrite_post_s, p.frame_rate_hz);
+  for (const stats::Event& e : d.events)  // events rising or peaking in a gap are not events
+    if (!touches_gap(soma_gap, e.base_frame, e.frame + post)) out.events.push_back(e);
   out.noise_sigma = d.noise;
   const size_t k = out.events.size();
   out.dendrite_amplitude.assign(k, kNaN);
@@ -216,12 +240,15 @@ NeuronEvents analyse_neuron(const arma::fmat& soma, const arma::fmat& dend, cons
   if (n.dendrite_roi < 0) return out;
   stats::EventParams measure = ep;
   measure.smoothing_s = std::min(ep.smoothing_s, ep.measure_smoothing_s);
-  const arma::fvec dendrite = dend.row(arma::uword(n.dendrite_roi)).t();
+  const arma::fvec dendrite = with_gaps_at_baseline(dend.row(arma::uword(n.dendrite_roi)).t(), dendrite_gap);
   const arma::fvec m = stats::detection_trace(dendrite, measure);
-  const int64_t pre = to_frames(p.dendrite_pre_s, p.frame_rate_hz), post = to_frames(p.dendrite_post_s, p.frame_rate_hz);
-  for (size_t i = 0; i < k; ++i) out.dendrite_amplitude[i] = dendritic_amplitude(m, out.events[i], pre, post);
+  for (size_t i = 0; i < k; ++i)  // a dendrite without a value in the window has no amplitude
+    if (!touches_gap(dendrite_gap, out.events[i].base_frame - pre, out.events[i].frame + post))
+      out.dendrite_amplitude[i] = dendritic_amplitude(m, out.events[i], pre, post);
   label_coincidence(out, dendrite, p, ep, pre, post);
-  if (p.sd_fit == "linear" && p.reference_column.empty()) {
+  const bool every_amplitude = std::all_of(out.dendrite_amplitude.begin(), out.dendrite_amplitude.end(),
+                                           [](double a) { return std::isfinite(a); });
+  if (p.sd_fit == "linear" && p.reference_column.empty() && every_amplitude) {
     if (int(k) >= p.min_events) fit_linear_all_events(out);
   } else {
     fit_on_reference(out, p, reference);
@@ -938,7 +965,9 @@ RegressResult analyze_session(const arma::fmat& soma_dff, const arma::fmat& dend
   stats::check_sd_fit_choice(params.sd_fit);
   check_columns(log, int64_t(soma_dff.n_cols));
   RegressResult R = events_and_glms(soma_dff, dendrite_dff, neurons, log, params);
-  predict_from_network(R, soma_dff, params);
+  // Other neurons' activity around each event: frames without a value count as baseline.
+  predict_from_network(R, soma_dff.has_nan() ? arma::fmat(arma::fmat(soma_dff).replace(arma::datum::nan, 0.0f)) : soma_dff,
+                       params);
   learning(R, params);
   decode_outcome(R, log, params);
   learning_curve(R, log, params);
