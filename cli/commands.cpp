@@ -25,6 +25,10 @@ Usage run_usage();
 int run_run(const Invocation&);
 Usage plan_usage();
 int plan_run(const Invocation&);
+Usage export_usage();
+int export_run(const Invocation&);
+Usage import_usage();
+int import_run(const Invocation&);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -38,6 +42,8 @@ const std::vector<Command>& commands() {
       {"qc", "per-session QC report: pictures and one offline HTML page", qc_usage, qc_run},
       {"run", "every stage for one session folder, skipping what is up to date", run_usage, run_run},
       {"plan", "per-stage memory bounds and threads of a session, for schedulers", plan_usage, plan_run},
+      {"export", "the session's results as one NWB file (DANDI, sharing)", export_usage, export_run},
+      {"import", "ROIs and traces from an NWB file (suite2p, CaImAn, ...) -> rois.h5, traces.h5", import_usage, import_run},
       {"evaluate", "score outputs against simulated truth, or ROIs against manual labels", evaluate_usage, evaluate_run},
   };
   return table;

@@ -16,6 +16,7 @@
 
 #include "io/error.hpp"
 #include "io/h5.hpp"
+#include "io/h5_chunks.hpp"
 #include "io/page_cache.hpp"
 #include "io/scanimage.hpp"
 #include "io/tiff.hpp"
@@ -225,9 +226,12 @@ class Hdf5Pages : public PageSource {
       throw file_error(path, "dataset " + dataset + " has an implausible frame count");
     // HDF5 shares one chunk cache among all open handles of a dataset, sized at the first
     // open: the probing handle must be closed before the reading one opens with its cache.
+    // Deflate(+Shuffle) chunks are inflated by apical in parallel and cached inflated; HDF5's
+    // own cache then only needs its default size. Other filters go through H5Dread's cache.
     const size_t cache_bytes = chunk_cache_bytes(*ds);
+    inflating_ = h5::InflatingChunkReader::open(*ds, cache_bytes);
     ds.reset();
-    reader_.emplace(file_.root().dataset(dataset_, cache_bytes));
+    reader_.emplace(file_.root().dataset(dataset_, inflating_ ? size_t(1) << 20 : cache_bytes));
   }
   int64_t pages() const override { return int64_t(dims_[size_t(order_.t)]); }
   int height() const override { return int(dims_[size_t(order_.y)]); }
@@ -247,7 +251,7 @@ class Hdf5Pages : public PageSource {
     // No drop-behind here: a user's HDF5 may be chunked across time or stored in another
     // axis order, so a batch of frames can share chunks with the next; the cache keeps those.
     if (order_.t == 0) {
-      ds.read_box<float>(offset, box, out);
+      read_box(ds, offset, box, out);
       if (order_.y == 2) {  // "txy": transpose each frame
         std::vector<float> copy(out, out + size_t(count) * height() * width());
         reorder_to_tyx(copy, box, order_, count, height(), width(), out);
@@ -255,12 +259,16 @@ class Hdf5Pages : public PageSource {
       return;
     }
     std::vector<float> buffer(size_t(count) * height() * width());
-    ds.read_box<float>(offset, box, buffer.data());
+    read_box(ds, offset, box, buffer.data());
     reorder_to_tyx(buffer, box, order_, count, height(), width(), out);
   }
   std::vector<std::string> files() const override { return {path_}; }
 
  private:
+  void read_box(const h5::Dataset& ds, const h5::Dims& offset, const h5::Dims& box, float* out) const {
+    if (inflating_) inflating_->read_box(ds, offset, box, out);
+    else ds.read_box<float>(offset, box, out);
+  }
   // Enough chunk cache for every chunk a run of frames touches, twice over along time, so
   // each compressed chunk is decompressed once however the frames are batched (HDF5's
   // default 1 MiB holds less than one chunk of most movies); and at least 256 MiB, so the
@@ -302,6 +310,7 @@ class Hdf5Pages : public PageSource {
   std::vector<uint64_t> dims_;
   std::string dtype_;
   std::optional<h5::Dataset> reader_;  // kept open: its chunk cache lives as long as it does
+  mutable std::optional<h5::InflatingChunkReader> inflating_;  // Deflate chunks (under read_mutex_)
   mutable std::mutex read_mutex_;
 };
 

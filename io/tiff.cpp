@@ -65,6 +65,8 @@ enum Tag : uint16_t {
   kStripByteCounts = 279,
   kSoftware = 305,
   kTileWidth = 322,
+  kTileOffsets = 324,
+  kTileByteCounts = 325,
   kSampleFormat = 339,
 };
 
@@ -177,6 +179,8 @@ void TiffReader::parse() {
     offset = parse_directory(offset, index++);
   }
   if (pages_.empty()) throw file_error(path_, "contains no image pages");
+  if (std::any_of(pages_.begin(), pages_.end(), [](const Page& p) { return p.by_libtiff; }))
+    libtiff_ = std::make_unique<LibtiffPages>(path_, height_, width_, sample_type_bytes(sample_type_));
 
   // ImageJ writes stacks over 4 GB with one directory and contiguous pages ("images=N").
   std::smatch m;
@@ -186,7 +190,7 @@ void TiffReader::parse() {
     int64_t images = std::stoll(m[1]);
     const Page first = pages_[0];
     uint64_t page_bytes = uint64_t(height_) * width_ * sample_type_bytes(sample_type_);
-    if (images > 1 && first.strips.size() == 1) {
+    if (images > 1 && first.strips.size() == 1 && !first.by_libtiff) {
       uint64_t end = first.strips[0].offset + page_bytes * uint64_t(images);
       if (end > file_size_)
         throw file_error(path_, "truncated: ImageJ header promises " + std::to_string(images) +
@@ -243,7 +247,7 @@ uint64_t TiffReader::parse_directory(uint64_t offset, int64_t index) {
     bool wanted = e.tag == kImageWidth || e.tag == kImageLength || e.tag == kBitsPerSample ||
                   e.tag == kCompression || e.tag == kStripOffsets || e.tag == kSamplesPerPixel ||
                   e.tag == kRowsPerStrip || e.tag == kStripByteCounts || e.tag == kSampleFormat ||
-                  e.tag == kTileWidth ||
+                  e.tag == kTileWidth || e.tag == kTileOffsets || e.tag == kTileByteCounts ||
                   (index == 0 && (e.tag == kImageDescription || e.tag == kSoftware));
     if (!wanted || type_size == 0) continue;
     // A value larger than the file is corrupt: checked before multiplying (the count may
@@ -275,8 +279,10 @@ uint64_t TiffReader::parse_directory(uint64_t offset, int64_t index) {
       case kSamplesPerPixel: samples = int(entry_value(e, 0, swap_bytes_)); break;
       case kRowsPerStrip: rows_per_strip = entry_value(e, 0, swap_bytes_); break;
       case kSampleFormat: format = int(entry_value(e, 0, swap_bytes_)); break;
-      case kStripOffsets: strip_offsets = std::move(e); break;
-      case kStripByteCounts: strip_bytes = std::move(e); break;
+      case kStripOffsets:
+      case kTileOffsets: strip_offsets = std::move(e); break;
+      case kStripByteCounts:
+      case kTileByteCounts: strip_bytes = std::move(e); break;
       case kTileWidth: tiled = true; break;
       case kImageDescription:
         first_description_.assign(e.bytes.begin(), e.bytes.end());
@@ -288,10 +294,11 @@ uint64_t TiffReader::parse_directory(uint64_t offset, int64_t index) {
         break;
     }
   }
-  if (tiled) throw file_error(path_, page_name + " is tiled; only strip TIFFs are supported");
-  if (compression != 1)
-    throw file_error(path_, page_name + " is compressed (scheme " + std::to_string(compression) +
-                                "); apical reads uncompressed TIFF only");
+  if (compression != 1 && !LibtiffPages::codec_available(compression))
+    throw file_error(path_, page_name + " is compressed with scheme " + std::to_string(compression) +
+                                ", which libtiff cannot decode here (apical reads uncompressed, LZW, "
+                                "Deflate and PackBits pages)");
+  const bool by_libtiff = compression != 1 || tiled;
   if (samples != 1) throw file_error(path_, page_name + " has " + std::to_string(samples) +
                                                 " samples per pixel; expected 1 (grey)");
   if (width <= 0 || height <= 0) throw file_error(path_, page_name + " has no image size");
@@ -322,6 +329,8 @@ uint64_t TiffReader::parse_directory(uint64_t offset, int64_t index) {
     throw file_error(path_, page_name + " has no or inconsistent strip tables");
   uint64_t expected = uint64_t(width) * height * sample_type_bytes(type);
   Page page;
+  page.directory = offset;
+  page.by_libtiff = by_libtiff;
   uint64_t total = 0;
   for (size_t s = 0; s < n_strips; ++s) {
     Strip strip{entry_value(strip_offsets, s, swap_bytes_), entry_value(strip_bytes, s, swap_bytes_)};
@@ -336,7 +345,7 @@ uint64_t TiffReader::parse_directory(uint64_t offset, int64_t index) {
     total += strip.bytes;
   }
   (void)rows_per_strip;
-  if (total < expected)
+  if (!by_libtiff && total < expected)  // (compressed sizes are libtiff's to check)
     throw file_error(path_, page_name + " holds " + std::to_string(total) + " bytes of pixels; " +
                                 std::to_string(expected) + " expected");
   pages_.push_back(std::move(page));
@@ -389,11 +398,23 @@ void TiffReader::read_page(int64_t index, float* out) const {
   size_t bytes = n * sample_type_bytes(sample_type_);
   thread_local std::vector<unsigned char> buffer;
   buffer.resize(bytes);
+  bool swap = swap_bytes_;
+  if (page.by_libtiff) {
+    libtiff_->read_page(page.directory, index, buffer.data());
+    for (const Strip& strip : page.strips) DropBehind(fd_.get()).after_read(strip.offset, strip.bytes);
+    swap = false;  // libtiff returns samples in host byte order
+  } else {
+    read_uncompressed(page, index, buffer.data(), bytes);
+  }
+  convert_page(buffer.data(), n, swap, out);
+}
+
+void TiffReader::read_uncompressed(const Page& page, int64_t index, unsigned char* buffer, size_t bytes) const {
   size_t filled = 0;
   for (const Strip& strip : page.strips) {
     size_t take = std::min<uint64_t>(strip.bytes, bytes - filled);
     try {
-      pread_exact(fd_.get(), buffer.data() + filled, take, strip.offset, path_,
+      pread_exact(fd_.get(), buffer + filled, take, strip.offset, path_,
                   "pixels of page " + std::to_string(index + 1));
     } catch (const InputError&) {
       check_unchanged();  // the index saw these bytes: a file cut short since is the better message
@@ -403,13 +424,16 @@ void TiffReader::read_page(int64_t index, float* out) const {
     filled += take;
     if (filled == bytes) break;
   }
+}
+
+void TiffReader::convert_page(const unsigned char* buffer, size_t n, bool swap, float* out) const {
   switch (sample_type_) {
     case SampleType::uint8: for (size_t i = 0; i < n; ++i) out[i] = buffer[i]; break;
-    case SampleType::uint16: convert_samples<uint16_t>(buffer.data(), n, swap_bytes_, out); break;
-    case SampleType::int16: convert_samples<int16_t>(buffer.data(), n, swap_bytes_, out); break;
-    case SampleType::uint32: convert_samples<uint32_t>(buffer.data(), n, swap_bytes_, out); break;
-    case SampleType::int32: convert_samples<int32_t>(buffer.data(), n, swap_bytes_, out); break;
-    case SampleType::float32: convert_samples<float>(buffer.data(), n, swap_bytes_, out); break;
+    case SampleType::uint16: convert_samples<uint16_t>(buffer, n, swap, out); break;
+    case SampleType::int16: convert_samples<int16_t>(buffer, n, swap, out); break;
+    case SampleType::uint32: convert_samples<uint32_t>(buffer, n, swap, out); break;
+    case SampleType::int32: convert_samples<int32_t>(buffer, n, swap, out); break;
+    case SampleType::float32: convert_samples<float>(buffer, n, swap, out); break;
   }
 }
 

@@ -1,13 +1,16 @@
 #pragma once
-// Uncompressed multi-page TIFF, classic and BigTIFF, either byte order: a reader that
-// indexes every page up front (so truncation and mixed page sizes are found before any
-// work starts) and reads pages on demand, and a streaming writer.
+// Multi-page TIFF, classic and BigTIFF, either byte order: a reader that indexes every page
+// up front (so truncation and mixed page sizes are found before any work starts) and reads
+// pages on demand, and a streaming writer (uncompressed). Uncompressed strip pages are read
+// with pread directly; compressed (LZW, Deflate, PackBits, ...) and tiled pages are decoded
+// by libtiff (io/tiff_libtiff.hpp).
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "io/page_cache.hpp"
+#include "io/tiff_libtiff.hpp"
 
 namespace apical {
 
@@ -33,8 +36,8 @@ class FileDescriptor {
 
 class TiffReader {
  public:
-  // Parses every page's directory; InputError naming the file for truncation, compression,
-  // tiles, differing page sizes or anything else it cannot read.
+  // Parses every page's directory; InputError naming the file for truncation, a compression
+  // libtiff cannot decode, differing page sizes or anything else it cannot read.
   explicit TiffReader(const std::string& path);
 
   const std::string& path() const { return path_; }
@@ -62,11 +65,15 @@ class TiffReader {
     uint64_t bytes;
   };
   struct Page {
-    std::vector<Strip> strips;  // usually one; adjacent strips are merged
+    std::vector<Strip> strips;  // usually one; adjacent strips are merged (tiles when tiled)
+    uint64_t directory = 0;     // byte offset of the page's directory
+    bool by_libtiff = false;    // compressed or tiled: decoded by libtiff
   };
   void parse();
   uint64_t parse_directory(uint64_t offset, int64_t index);
   void read_scanimage_header();
+  void read_uncompressed(const Page& page, int64_t index, unsigned char* buffer, size_t bytes) const;
+  void convert_page(const unsigned char* buffer, size_t n, bool swap, float* out) const;
 
   std::string path_;
   FileDescriptor fd_;
@@ -81,6 +88,7 @@ class TiffReader {
   std::string software_;
   std::string scanimage_header_;
   std::vector<Page> pages_;
+  std::unique_ptr<LibtiffPages> libtiff_;  // only when some page is compressed or tiled
 };
 
 // Writes pages one after another; the file is complete after close() (or destruction).

@@ -1,0 +1,60 @@
+#pragma once
+// apical import: the ROIs (PlaneSegmentation) and traces (Fluorescence, DfOverF) of an NWB
+// file another tool wrote (suite2p, CaImAn, EXTRACT, or apical export), and the writer of
+// the traces.h5 made from them.
+#include <armadillo>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/masks.hpp"
+#include "io/provenance.hpp"
+#include "io/rois_file.hpp"
+
+namespace apical {
+
+// One RoiResponseSeries: traces of some rows of its PlaneSegmentation.
+struct NwbTraceSeries {
+  std::string path;           // in the NWB file
+  arma::fmat traces;          // [rows, T]
+  std::vector<int32_t> rows;  // table row of each trace
+  double rate_hz = 0;         // 0 when the file gives none
+};
+
+struct NwbPlane {
+  std::string table_path;          // the PlaneSegmentation
+  SparseMasks masks;               // kind filled only when has_kind
+  bool has_kind = false;           // a 'kind' column (soma/dendrite) was present
+  std::vector<uint8_t> accepted;   // 'accepted' or suite2p's 'iscell'; all 1 when absent
+  std::optional<NwbTraceSeries> f, fneu, dff;
+};
+
+struct NwbImaging {
+  std::vector<NwbPlane> planes;  // PlaneSegmentations in path order
+  std::vector<RoiPair> pairs;    // an apical pairs table, when present
+};
+
+// Reads every PlaneSegmentation and the RoiResponseSeries that refer to it. `frame_size`
+// (height, width) is used when the file does not tell a plane's frame size (no
+// TwoPhotonSeries data or image_mask). InputError naming the file for: no
+// PlaneSegmentation, a table without ROIs, an unknown mask type (voxel_mask, or none),
+// mask pixels outside the frame, traces whose ROI count differs from their region or
+// that name rows beyond the table.
+NwbImaging read_nwb_imaging(const std::string& path, std::pair<int, int> frame_size = {0, 0});
+
+// One plane of the traces.h5 that import writes (rows: the accepted ROIs of rois.h5).
+struct ImportedTraces {
+  std::string role;
+  double frame_rate_hz = 0;
+  arma::fmat f, fneu, f0, dff;  // [N, T]; fneu and f0 may be empty
+  float neuropil_coef = 0;      // r used for a dF/F computed here (NaN when the file gave dF/F)
+  std::string dff_source;       // where dF/F came from
+};
+
+// traces.h5 in apical's layout (/plane{k}/F, Fneu, f0, dff; attributes role, frame_rate_hz).
+void write_imported_traces(const std::string& path, const std::vector<ImportedTraces>& planes,
+                           const Provenance& provenance);
+// rois.h5 with provenance.
+void write_imported_rois(const std::string& path, const RoiFile& rois, const Provenance& provenance);
+
+}  // namespace apical
