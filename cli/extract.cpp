@@ -161,6 +161,10 @@ int extract_run(const Invocation& inv) {
       note(inv, "warning: plane" + std::to_string(p.plane) + ": baseline F0 <= 0 (floored) for " +
                     std::to_string(p.f0_flagged.size()) + " ROI(s): " + roi_list(p.f0_flagged) +
                     " (f0_flag = 1; their dF/F is not meaningful there)");
+    if (!p.nan_rois.empty())
+      note(inv, "plane" + std::to_string(p.plane) + ": " + std::to_string(p.nan_rois.size()) +
+                    " ROI(s) have NaN frames (wholly inside rows blanked by stimulation, or frames without "
+                    "signal; traces.h5 nan_frames): " + roi_list(p.nan_rois));
     if (p.neuropil_short > 0)
       note(inv, "plane" + std::to_string(p.plane) + ": " + std::to_string(p.neuropil_short) +
                     " neuropil ring(s) below --neuropil-min-pixels (hit the frame border or --neuropil-max-radius)");

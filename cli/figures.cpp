@@ -58,7 +58,7 @@ int figures_run(const Invocation& inv) {
       for (size_t j = 0; j < i; ++j)
         if (sessions[j].label == sessions[i].label) sessions[i].label += " (" + std::to_string(i + 1) + ")";
   const std::vector<FigureOutput> written = write_figures(sessions, output);
-  summary(inv, "wrote " + std::to_string(written.size()) + " panels (CSV + PNG) from " + std::to_string(sessions.size()) +
+  summary(inv, "wrote " + std::to_string(written.size()) + " panels (CSV, PNG, PDF, SVG) from " + std::to_string(sessions.size()) +
                    " session(s) -> " + output,
           clock.seconds());
   return kOk;

@@ -31,7 +31,9 @@ Usage register_usage() {
       ("shifts-from", po::value<int>()->default_value(-1), "apply this plane's shifts to the other planes (-1: estimate each)")
       ("reference-frames", po::value<int>()->default_value(300), "frames sampled evenly for the reference image")
       ("output-dtype", po::value<std::string>()->default_value("auto"), "stored movie type: auto (as input) | float32 | int16 | uint16")
-      ("compression", po::value<int>()->default_value(0), "deflate level for the movie, 0-9 (0: none, fastest)");
+      ("compression", po::value<int>()->default_value(0), "deflate level for the movie, 0-9 (0: none, fastest)")
+      ("blank-rows", po::value<std::string>()->default_value(RegisterOptions{}.blank_rows),
+       "rows blanked at the top of stimulated frames (PMTs gated off): auto (detected per frame) | N | 0 (off)");
   add_movie_input_options(u.options);
   add_acquisition_options(u.options);
   u.positional.add("input", -1);
@@ -65,6 +67,7 @@ int register_run(const Invocation& inv) {
   options.shifts_from_plane = inv.get<int>("shifts-from");
   options.output_dtype = inv.get<std::string>("output-dtype");
   options.compression = inv.get<int>("compression");
+  options.blank_rows = inv.get<std::string>("blank-rows");
   options.batch_size = inv.batch_size;
   if (options.compression < 0 || options.compression > 9) throw InputError("--compression must be 0..9");
 
@@ -84,9 +87,20 @@ int register_run(const Invocation& inv) {
   std::ostringstream what;
   what << std::fixed << std::setprecision(2) << "registered " << s.frames << " frames x " << s.planes << " plane(s) ("
        << std::setprecision(0) << double(s.frames * s.planes) / std::max(seconds, 1e-9) << " frames/s)";
-  for (const auto& p : s.per_plane)
+  for (const auto& p : s.per_plane) {
     what << std::setprecision(2) << "; plane " << p.plane << ": max shift " << p.max_abs_shift_px << " px, bidi "
          << p.bidi_offset_px << " px, crispness " << p.crispness_before << " -> " << p.crispness_after;
+    if (p.blanked_frames > 0)
+      what << ", " << p.blanked_frames << " frames with " << p.min_blank_rows
+           << (p.max_blank_rows > p.min_blank_rows ? "-" + std::to_string(p.max_blank_rows) : std::string())
+           << " blank rows";
+    if (p.no_signal_frames > 0) what << ", " << p.no_signal_frames << " frames without signal (not registered)";
+  }
+  if (options.blank_rows != "0") {
+    bool any = false;
+    for (const auto& p : s.per_plane) any = any || p.blanked_frames > 0;
+    if (!any) what << "; no blank rows found";
+  }
   what << " -> " << output;
   summary(inv, what.str(), seconds);
   return kOk;

@@ -54,7 +54,13 @@ FileSchema make_registered() {
       {"plane{k}/movie", {"time", "y", "x"}, "counts", "registered frames (raw intensity, bidirectional phase corrected)"},
       {"plane{k}/shifts", {"time", "axis"}, "px",
        "rigid shift (dy, dx) of each frame: reference content at (y, x) appears at (y + dy, x + dx)"},
-      {"plane{k}/frame_correlation", {"time"}, "1", "correlation of each registered frame with the reference"},
+      {"plane{k}/frame_correlation", {"time"}, "1", "correlation of each registered frame with the reference (NaN: no signal)"},
+      {"plane{k}/blank_rows", {"time"}, "1",
+       "rows at the top of the raw frame without signal (optogenetic stimulation: PMTs gated off); 0 on ordinary frames"},
+      {"plane{k}/blank_rows_registered", {"time"}, "1",
+       "rows at the top of the registered frame that hold blank raw rows (left out of F and Fneu); the height for a frame without signal"},
+      {"plane{k}/no_signal", {"time"}, "1", "1: the frame holds no signal (shutter closed, PMT tripped) and was not registered (NaN shift)",
+       "0=signal;1=no signal"},
       {"plane{k}/reference", {"y", "x"}, "counts", "reference image the frames were registered to"},
       {"plane{k}/raw_mean_image", {"y", "x"}, "counts", "mean of the frames before registration"},
       {"plane{k}/block_shifts", {"time", "block", "axis"}, "px",
@@ -111,6 +117,8 @@ FileSchema make_traces() {
       {"plane{k}/f0_flag", {"roi"}, "1", "1: the baseline fell to or below the floor (1 % of median |F|); dF/F there is unreliable",
        "0=baseline fine;1=baseline at the floor"},
       {"plane{k}/f_pixels", {"roi"}, "1", "mask pixels used for F (shared pixels excluded)"},
+      {"plane{k}/nan_frames", {"roi"}, "1",
+       "frames where the ROI has no value (wholly inside blanked rows, or no signal): NaN in F, Fneu, f0 and dF/F"},
       {"plane{k}/neuropil_coef", {"roi"}, "1", "neuropil coefficient: corrected F = F - coef * Fneu"},
       {"plane{k}/neuropil_pixels", {"roi"}, "1", "pixels in the ROI's neuropil ring"},
       {"plane{k}/neuropil_slope", {"roi"}, "1",
@@ -284,6 +292,9 @@ FileSchema make_truth() {
       {"neurons/beta_derr", {"neuron"}, "1", "true effect of d_error on the residual (dF/F per position)"},
       {"opto/stimulated", {"time"}, "1", "1 on frames where the opto light was on (frames of stimulated trials)", "0=off;1=on"},
       {"opto/trial_stimulated", {"trial"}, "1", "1 for each stimulated trial, in trials.csv order", "0=not stimulated;1=stimulated"},
+      {"opto/event_opto", {"event"}, "1", "1 for each /events row whose onset frame was stimulated", "0=off;1=on"},
+      {"opto/event_shift", {"event"}, "1",
+       "per /events row: dendritic amplitude minus the amplitude it would have had unstimulated (dF/F)"},
   };
   d.insert(d.end(), more.begin(), more.end());
   return s;

@@ -107,7 +107,7 @@ TEST_CASE("simulate --opto stimulates whole trials and scales the dendritic gain
   for (size_t t = 0; t < s.sim.stimulated.size(); ++t) REQUIRE(s.log.columns[0][t] == double(s.sim.stimulated[t]));
 }
 
-TEST_CASE("--reference-condition opto=0 recovers the opto effect: sign always, magnitude within 25 %", "[conditions]") {
+TEST_CASE("regress with reference condition opto=0 recovers the opto effect: sign always, magnitude within 25 %", "[conditions]") {
   for (double gain : {0.5, 1.5}) {
     for (uint64_t seed : {1, 2, 3}) {
       const OptoSession s = opto_session(seed, gain, false);

@@ -3,6 +3,7 @@
 #include "pipeline/extract/extract.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -230,7 +231,27 @@ std::vector<uint32_t> TraceExtractor::neuropil_pixels(int roi) const {
           neu_pixels_.begin() + long(neu_offsets_[size_t(roi) + 1])};
 }
 
-void TraceExtractor::extract(const FrameStack& batch, float* out_f, float* out_fneu, size_t row_stride) const {
+namespace {
+
+// F and Fneu of one ROI from its pixels at or below row `first_row` only. Pixels are sorted by
+// index, so those are a suffix of each list; NaN when the suffix is empty.
+std::pair<float, float> gather_below(const float* frame, size_t first_pixel, const uint32_t* f_pixels,
+                                     const float* f_weights, size_t nf, const uint32_t* neu_pixels, size_t nn) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const size_t f_from = size_t(std::lower_bound(f_pixels, f_pixels + nf, uint32_t(first_pixel)) - f_pixels);
+  const size_t n_from = size_t(std::lower_bound(neu_pixels, neu_pixels + nn, uint32_t(first_pixel)) - neu_pixels);
+  double weight = 0;
+  for (size_t k = f_from; k < nf; ++k) weight += f_weights[k];
+  const float f = weight > 0 ? float(weighted_gather(frame, f_pixels + f_from, f_weights + f_from, nf - f_from) / weight)
+                             : nan;
+  const float neu = nn > n_from ? float(plain_gather(frame, neu_pixels + n_from, nn - n_from) / double(nn - n_from)) : nan;
+  return {f, neu};
+}
+
+}  // namespace
+
+void TraceExtractor::extract(const FrameStack& batch, float* out_f, float* out_fneu, size_t row_stride,
+                             const int* skip_rows) const {
   require(batch.height == height_ && batch.width == width_,
           "frames are " + std::to_string(batch.height) + "x" + std::to_string(batch.width) +
               " but the ROI masks are " + std::to_string(height_) + "x" + std::to_string(width_));
@@ -243,6 +264,18 @@ void TraceExtractor::extract(const FrameStack& batch, float* out_f, float* out_f
   tbb::parallel_for(tbb::blocked_range<int>(0, batch.count, 4), [&](const tbb::blocked_range<int>& range) {
     for (int t = range.begin(); t < range.end(); ++t) {
       const float* frame = batch.frame_data(t);
+      if (skip_rows && skip_rows[t] > 0) {
+        const size_t first_pixel = size_t(std::min(skip_rows[t], height_)) * size_t(width_);
+        for (size_t i = 0; i < n; ++i) {
+          const uint64_t f0 = f_offsets_[i], n0 = neu_offsets_[i];
+          const auto [f, neu] = gather_below(frame, first_pixel, f_pixels_.data() + f0, f_weights_.data() + f0,
+                                             size_t(f_offsets_[i + 1] - f0), neu_pixels_.data() + n0,
+                                             size_t(neu_offsets_[i + 1] - n0));
+          out_f[i * stride + size_t(t)] = f;
+          out_fneu[i * stride + size_t(t)] = neu;
+        }
+        continue;
+      }
       for (size_t i = 0; i < n; ++i) {
         const uint64_t f0 = f_offsets_[i], f1 = f_offsets_[i + 1];
         out_f[i * stride + size_t(t)] =

@@ -69,7 +69,11 @@ class TraceExtractor {
   // receives ROI i's values for the batch's frames. Parallel over frames (TBB); each value
   // is summed in a fixed order, so results do not depend on thread count or batch split.
   // Throws InputError when the frame size differs from the masks'.
-  void extract(const FrameStack& batch, float* out_f, float* out_fneu, size_t row_stride = 0) const;
+  // skip_rows (optional, one per batch frame): rows y < skip_rows[t] of frame t hold no signal
+  // (blanked rows, or the whole frame): F and Fneu use the ROI's and ring's other pixels
+  // (weights renormalised), NaN when none is left.
+  void extract(const FrameStack& batch, float* out_f, float* out_fneu, size_t row_stride = 0,
+               const int* skip_rows = nullptr) const;
 
  private:
   int height_ = 0, width_ = 0;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,7 +31,18 @@ void require(bool ok, const std::string& message) {
 struct PlaneFacts {
   std::string role;
   double frame_rate_hz = 0;
+  // Per frame: top rows of the registered frame without signal (blanked rows; the frame
+  // height for frames without signal). Empty when registered.h5 predates them.
+  std::vector<int> skip_rows;
 };
+
+std::vector<int> skip_rows_of(h5::Group& g) {
+  if (!g.has("blank_rows_registered")) return {};
+  const std::vector<uint16_t> rows = g.read<uint16_t>("blank_rows_registered");
+  std::vector<int> skip(rows.begin(), rows.end());
+  if (std::all_of(skip.begin(), skip.end(), [](int r) { return r == 0; })) return {};
+  return skip;
+}
 
 std::vector<PlaneFacts> read_plane_facts(const std::string& registered_path) {
   h5::File file = h5::File::open_read(registered_path);
@@ -38,7 +50,8 @@ std::vector<PlaneFacts> read_plane_facts(const std::string& registered_path) {
   std::vector<PlaneFacts> facts;
   for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
     h5::Group g = root.group("plane" + std::to_string(k));
-    facts.push_back({g.string_attribute("role").value_or(""), g.number_attribute("frame_rate_hz").value_or(0)});
+    facts.push_back({g.string_attribute("role").value_or(""), g.number_attribute("frame_rate_hz").value_or(0),
+                     skip_rows_of(g)});
   }
   return facts;
 }
@@ -76,8 +89,8 @@ h5::Dataset create_traces(h5::Group& g, const std::string& name, uint64_t n, uin
 
 // Pass 1: F and Fneu of every ROI of every plane, streamed into the [N, T] datasets.
 void stream_fluorescence(const Movie& movie, const std::vector<TraceExtractor>& extractors,
-                         std::vector<PlaneOutput>& outputs, const ExtractOptions& o, const std::string& source,
-                         const ExtractProgress& progress) {
+                         const std::vector<PlaneFacts>& facts, std::vector<PlaneOutput>& outputs,
+                         const ExtractOptions& o, const std::string& source, const ExtractProgress& progress) {
   const int64_t T = movie.frames();
   const int planes = int(extractors.size());
   std::vector<int> active;  // planes with ROIs: the others are not read at all
@@ -140,7 +153,9 @@ void stream_fluorescence(const Movie& movie, const std::vector<TraceExtractor>& 
                 const size_t cells = size_t(ex.rois()) * size_t(b->frames.count);
                 b->f.resize(cells);
                 b->fneu.resize(cells);
-                ex.extract(b->frames, b->f.data(), b->fneu.data());
+                const std::vector<int>& skip = facts[size_t(b->plane)].skip_rows;
+                ex.extract(b->frames, b->f.data(), b->fneu.data(), 0,
+                           skip.empty() ? nullptr : skip.data() + b->first_frame);
                 std::lock_guard<std::mutex> lock(pool_mutex);  // back to the pool before the write waits
                 free_frames.push_back(std::move(b->frames));
                 b->frames = FrameStack();
@@ -183,7 +198,55 @@ struct RoiResult {
   NeuropilCoefEstimate coef;
   bool f0_flag = false;
   std::vector<stats::Event> events;
+  int32_t nan_frames = 0;  // frames without a value (blanked rows covered the ROI, or no signal)
 };
+
+// Coefficient, F0, dF/F and events of one ROI. Frames where F or Fneu has no value are left
+// out: everything runs over the frames with a value (events cannot start, peak or end in a
+// gap), and dF/F and F0 are NaN at the others. A ROI with every frame valued takes the
+// plain path.
+DffResult roi_dff(const std::vector<float>& f, const std::vector<float>& fneu, const ExtractOptions& o,
+                  const BaselineParams& baseline, const stats::EventParams& event_params, RoiResult& res) {
+  std::vector<size_t> valued;
+  for (size_t t = 0; t < f.size(); ++t)
+    if (std::isfinite(f[t]) && std::isfinite(fneu[t])) valued.push_back(t);
+  const bool gaps = valued.size() < f.size();
+  res.nan_frames = int32_t(f.size() - valued.size());
+  std::vector<float> fv, nv;
+  if (gaps) {
+    for (size_t t : valued) {
+      fv.push_back(f[t]);
+      nv.push_back(fneu[t]);
+    }
+  }
+  const std::vector<float>& fu = gaps ? fv : f;
+  const std::vector<float>& nu = gaps ? nv : fneu;
+  if (fu.empty()) {
+    res.coef.coef = o.estimate_neuropil ? o.coef.fallback : o.neuropil_coef;
+    DffResult none;
+    none.dff.assign(f.size(), std::numeric_limits<float>::quiet_NaN());
+    none.f0 = none.dff;
+    return none;
+  }
+  if (o.estimate_neuropil) res.coef = estimate_neuropil_coef(fu, nu, o.coef);
+  else res.coef.coef = o.neuropil_coef;
+  DffResult d = compute_dff(fu, nu, res.coef.coef, baseline);
+  res.f0_flag = d.f0_nonpositive;
+  res.events = stats::detect_events(arma::fvec(d.dff), event_params);
+  if (!gaps) return d;
+  for (stats::Event& e : res.events) {  // back to frame numbers of the movie
+    e.frame = int64_t(valued[size_t(e.frame)]);
+    e.base_frame = int64_t(valued[size_t(e.base_frame)]);
+  }
+  DffResult full;
+  full.dff.assign(f.size(), std::numeric_limits<float>::quiet_NaN());
+  full.f0 = full.dff;
+  for (size_t i = 0; i < valued.size(); ++i) {
+    full.dff[valued[i]] = d.dff[i];
+    full.f0[valued[i]] = d.f0[i];
+  }
+  return full;
+}
 
 // Pass 2 for one plane: row blocks of F/Fneu -> coefficient, F0, dF/F, events, raster.
 void process_rows(PlaneOutput& out, int rois, int64_t T, const ExtractOptions& o, double rate,
@@ -215,19 +278,19 @@ void process_rows(PlaneOutput& out, int rois, int64_t T, const ExtractOptions& o
       const std::vector<float> fj(f.begin() + long(row), f.begin() + long(row + t_len));
       const std::vector<float> nj(fneu.begin() + long(row), fneu.begin() + long(row + t_len));
       RoiResult& res = results[size_t(r0 + j)];
-      if (o.estimate_neuropil) res.coef = estimate_neuropil_coef(fj, nj, o.coef);
-      else res.coef.coef = o.neuropil_coef;
-      DffResult d = compute_dff(fj, nj, res.coef.coef, baseline);
-      res.f0_flag = d.f0_nonpositive;
-      res.events = stats::detect_events(arma::fvec(d.dff), event_params);
+      const DffResult d = roi_dff(fj, nj, o, baseline, event_params, res);
       std::copy(d.dff.begin(), d.dff.end(), dff.begin() + long(row));
       std::copy(d.f0.begin(), d.f0.end(), f0.begin() + long(row));
       float* bins = raster.values.data() + size_t(r0 + j) * size_t(raster.bins);
       for (int b = 0; b < raster.bins; ++b) {
         const int64_t t0 = int64_t(b) * T / raster.bins, t1 = int64_t(b + 1) * T / raster.bins;
         double sum = 0;
-        for (int64_t t = t0; t < t1; ++t) sum += d.dff[size_t(t)];
-        bins[b] = float(sum / double(std::max<int64_t>(1, t1 - t0)));
+        int64_t valued = 0;
+        for (int64_t t = t0; t < t1; ++t)
+          if (std::isfinite(d.dff[size_t(t)])) sum += d.dff[size_t(t)], ++valued;
+        bins[b] = valued == t1 - t0 ? float(sum / double(std::max<int64_t>(1, t1 - t0)))
+                  : valued > 0      ? float(sum / double(valued))
+                                    : std::numeric_limits<float>::quiet_NaN();
       }
     });
     out.dff.write_box(offset, box, dff.data());
@@ -243,7 +306,7 @@ void write_roi_tables(h5::Group& g, const TraceExtractor& ex, const std::vector<
   const size_t count = size_t(n);
   std::vector<float> coef(count), slope(count);
   std::vector<uint8_t> clipped(count), flag(count);
-  std::vector<int32_t> ring(count), fpx(count);
+  std::vector<int32_t> ring(count), fpx(count), nan_frames(count);
   std::vector<int32_t> ev_roi;
   std::vector<int64_t> ev_frame, ev_base;
   std::vector<float> ev_amp, ev_prom;
@@ -254,6 +317,8 @@ void write_roi_tables(h5::Group& g, const TraceExtractor& ex, const std::vector<
     slope[size_t(i)] = float(r.coef.slope);
     clipped[size_t(i)] = r.coef.clipped;
     flag[size_t(i)] = r.f0_flag;
+    nan_frames[size_t(i)] = r.nan_frames;
+    if (r.nan_frames > 0) s.nan_rois.push_back(i);
     ring[size_t(i)] = ex.info(i).neuropil_pixels;
     fpx[size_t(i)] = ex.info(i).f_pixels;
     coef_sum += r.coef.coef;
@@ -283,6 +348,12 @@ void write_roi_tables(h5::Group& g, const TraceExtractor& ex, const std::vector<
   g.dataset("f0_flag").set_attribute(
       "description", std::string("1: the baseline fell to <= the floor (1% of median |F|) somewhere; dF/F there "
                                  "uses the floor and is not meaningful"));
+  g.write("nan_frames", nan_frames);
+  g.dataset("nan_frames").set_attribute("units", std::string("frames"));
+  g.dataset("nan_frames").set_attribute(
+      "description", std::string("frames where F, Fneu, f0 and dF/F are NaN: the ROI (or its neuropil ring) lay "
+                                 "wholly inside rows blanked by stimulation, or the frame had no signal; events "
+                                 "and baselines skip them"));
   g.write("neuropil_pixels", ring);
   g.write("f_pixels", fpx);
   g.write("roi_kind", std::vector<uint8_t>(masks.kind.begin(), masks.kind.end()));
@@ -403,7 +474,7 @@ ExtractionSummary extract_traces(const std::string& registered_path, const std::
     summary.rois += int(n);
   }
 
-  stream_fluorescence(*movie, extractors, outputs, options, registered_path, progress);
+  stream_fluorescence(*movie, extractors, facts, outputs, options, registered_path, progress);
 
   int64_t done = 0;
   for (int k = 0; k < planes; ++k) {

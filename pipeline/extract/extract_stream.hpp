@@ -58,6 +58,7 @@ struct PlaneExtractionSummary {
   int neuropil_short = 0;             // rings below the minimum pixel count
   int coef_clipped = 0, coef_fallback = 0;  // estimate only
   double mean_coef = 0;               // mean neuropil coefficient used
+  std::vector<int> nan_rois;          // ROIs with NaN frames (blanked rows covered them, or no signal)
   TracesRaster raster;
 };
 

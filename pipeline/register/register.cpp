@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "io/error.hpp"
+#include "pipeline/register/register_blank.hpp"
 #include "pipeline/register/register_detail.hpp"
 
 namespace apical {
@@ -86,12 +88,21 @@ RigidAligner& RigidAligner::operator=(RigidAligner&&) noexcept = default;
 const cv::Mat& RigidAligner::reference() const { return impl_->reference; }
 const RegisterParams& RigidAligner::params() const { return impl_->params; }
 
-Shift RigidAligner::estimate(const cv::Mat& frame, float* peak_correlation) const {
+Shift RigidAligner::estimate(const cv::Mat& frame, float* peak_correlation, int blank_rows) const {
   const Impl& m = *impl_;
   if (frame.size() != m.reference.size() || frame.type() != CV_32F)
     throw InputError("register: frame size differs from the reference");
   auto buf = m.fft.buffers();
-  detail::taper_mean_subtracted(frame, m.taper_y, m.taper_x, buf.real);
+  if (blank_rows > 0 && blank_rows < frame.rows) {
+    // Blank rows are outside the window: zero there, the taper starting below them.
+    const int rows = frame.rows - blank_rows;
+    const std::vector<float> taper_rest = detail::edge_taper(rows, m.params.taper_fraction);
+    std::fill(buf.real, buf.real + size_t(blank_rows) * frame.cols, 0.0f);
+    detail::taper_mean_subtracted(frame.rowRange(blank_rows, frame.rows), taper_rest, m.taper_x,
+                                  buf.real + size_t(blank_rows) * frame.cols);
+  } else {
+    detail::taper_mean_subtracted(frame, m.taper_y, m.taper_x, buf.real);
+  }
   m.fft.forward(buf.real, buf.spectrum);
   detail::whiten_and_multiply(buf.spectrum, m.reference_weight.data(), m.fft.spectrum_size());
   m.fft.inverse(buf.spectrum, buf.real);
@@ -442,7 +453,8 @@ cv::Mat compute_reference(const FrameStack& sample, const RegisterParams& params
 BatchRegistration register_batch(FrameStack& frames, const RigidAligner& rigid,
                                  const BlockAligner* blocks, float bidi_offset,
                                  const std::optional<std::vector<Shift>>& given_shifts,
-                                 const std::vector<std::vector<Shift>>* given_block_shifts) {
+                                 const std::vector<std::vector<Shift>>* given_block_shifts,
+                                 const std::vector<FrameSignal>* signal) {
   const cv::Mat& reference = rigid.reference();
   if (frames.count > 0 && (frames.height != reference.rows || frames.width != reference.cols))
     throw InputError("register: frame size " + std::to_string(frames.height) + "x" +
@@ -459,19 +471,33 @@ BatchRegistration register_batch(FrameStack& frames, const RigidAligner& rigid,
       if (b.size() != blocks->grid().blocks.size())
         throw InputError("register: given block shifts do not match the block grid");
   }
+  if (signal && signal->size() != n) throw InputError("register: frame signal does not match the number of frames");
   if (!std::isfinite(bidi_offset)) throw InputError("register: bidi offset is not finite");
 
   BatchRegistration result;
   result.shifts.resize(n);
   result.correlation.resize(n);
+  result.blank_rows_registered.assign(n, 0);
   if (blocks) result.block_shifts.resize(n);
-  const cv::Rect inner = interior(frames.height, frames.width, rigid.params().max_shift_px);
-  const cv::Mat reference_inner = reference(inner);
+  const RegisterParams& params = rigid.params();
+  const cv::Rect inner = interior(frames.height, frames.width, params.max_shift_px);
+  const float extra_dy = blocks ? float(params.max_block_shift_px) : 0.0f;
 
   oneapi::tbb::parallel_for(size_t(0), n, [&](size_t t) {
     cv::Mat frame = frames.frame(int(t));
+    const int blank = signal ? (*signal)[t].blank_rows : 0;
+    const bool given_nan = given_shifts && !(std::isfinite((*given_shifts)[t].dy) && std::isfinite((*given_shifts)[t].dx));
+    if ((signal && (*signal)[t].no_signal) || given_nan) {
+      // Nothing to register to: a match on noise would be a made-up shift.
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      result.shifts[t] = Shift{nan, nan};
+      result.correlation[t] = nan;
+      result.blank_rows_registered[t] = frames.height;
+      if (blocks) result.block_shifts[t].assign(blocks->grid().blocks.size(), Shift{nan, nan});
+      return;
+    }
     if (bidi_offset != 0) correct_bidi_offset(frame, bidi_offset);
-    const Shift shift = given_shifts ? (*given_shifts)[t] : rigid.estimate(frame);
+    const Shift shift = given_shifts ? (*given_shifts)[t] : rigid.estimate(frame, nullptr, blank);
     result.shifts[t] = shift;
     if (blocks) {
       thread_local cv::Mat raw, rigidly_aligned;
@@ -482,12 +508,16 @@ BatchRegistration register_batch(FrameStack& frames, const RigidAligner& rigid,
         apply_rigid_shift(raw, shift, rigidly_aligned);
         result.block_shifts[t] = blocks->estimate(rigidly_aligned);
       }
-      // One interpolation from the raw frame: rigid shift plus block field.
       blocks->apply(raw, result.block_shifts[t], frame, shift);
     } else {
       apply_rigid_shift(frame, shift, frame);
     }
-    result.correlation[t] = float(correlation(frame(inner), reference_inner));
+    const int clean_from = blank_rows_after_shift(blank, shift.dy, extra_dy, frames.height);
+    result.blank_rows_registered[t] = clean_from;
+    cv::Rect rows = inner;
+    if (clean_from > rows.y) rows = inner & cv::Rect(0, clean_from, frames.width, frames.height - clean_from);
+    result.correlation[t] = rows.area() > 0 ? float(correlation(frame(rows), reference(rows)))
+                                            : std::numeric_limits<float>::quiet_NaN();
   });
   return result;
 }

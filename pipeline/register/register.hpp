@@ -72,7 +72,9 @@ class RigidAligner {
 
   // Shift of `frame` relative to the reference. peak_correlation (optional) receives the
   // height of the normalised phase-correlation peak (1 = identical up to shift).
-  Shift estimate(const cv::Mat& frame, float* peak_correlation = nullptr) const;
+  // blank_rows > 0: the frame's first rows hold no signal and are left out of the match
+  // (the edge taper starts below them).
+  Shift estimate(const cv::Mat& frame, float* peak_correlation = nullptr, int blank_rows = 0) const;
   const cv::Mat& reference() const;
   const RegisterParams& params() const;
 
@@ -121,10 +123,13 @@ class BlockAligner {
 };
 
 struct BatchRegistration {
-  std::vector<Shift> shifts;                     // [count] rigid
+  std::vector<Shift> shifts;                     // [count] rigid; NaN for frames without signal
   std::vector<std::vector<Shift>> block_shifts;  // [count][blocks], empty when rigid only
-  std::vector<float> correlation;  // [count] Pearson r with the reference, interior only
+  std::vector<float> correlation;  // [count] Pearson r with the reference, interior only (NaN: no signal)
+  std::vector<int> blank_rows_registered;  // [count] top rows of the registered frame that sample blank raw rows
 };
+
+struct FrameSignal;
 
 // Registers a batch in place (in: raw, out: registered), frames in parallel (TBB):
 // bidirectional correction (if bidi_offset != 0), rigid estimate (or given_shifts[t]),
@@ -132,11 +137,15 @@ struct BatchRegistration {
 // given_block_shifts), a single cubic interpolation from the raw frame, and the correlation
 // with the reference over the interior (frame minus the max_shift_px border).
 // given_shifts / given_block_shifts (--shifts-from) must have one entry per frame.
+// signal (optional, one entry per frame): blank rows are left out of the match and of the
+// correlation; frames without signal are not registered (NaN shift and correlation, frame
+// left as read). A NaN given shift marks a frame without signal too.
 BatchRegistration register_batch(FrameStack& frames, const RigidAligner& rigid,
                                  const BlockAligner* blocks, float bidi_offset,
                                  const std::optional<std::vector<Shift>>& given_shifts,
                                  const std::vector<std::vector<Shift>>* given_block_shifts =
-                                     nullptr);
+                                     nullptr,
+                                 const std::vector<FrameSignal>* signal = nullptr);
 
 // Sharpness of a mean image: mean gradient magnitude of the sigma-1 px smoothed image over
 // mean intensity, inside margin_px of the edges (structure, not pixel noise); higher = sharper.

@@ -16,6 +16,7 @@
 #include "io/h5.hpp"
 #include "io/page_cache.hpp"
 #include "io/round_clip.hpp"
+#include "pipeline/register/register_blank.hpp"
 
 namespace apical {
 
@@ -86,7 +87,11 @@ template <typename Body> void for_row_bands(int height, const Body& body) {
 // (CV_64F) and the running `max` (CV_32F), and rounds it into `stored` when the movie is
 // stored as integers. Each pixel sums its frames in order, so any thread count gives the
 // same result.
-template <typename T> void finish_batch(const FrameStack& batch, cv::Mat& sum, cv::Mat& max, std::vector<T>* stored) {
+// Rows y < skip_rows[t] of frame t (blanked or without signal) stay out of the sums; rows[y]
+// counts the frames each row summed.
+template <typename T>
+void finish_batch(const FrameStack& batch, const std::vector<int>& skip_rows, cv::Mat& sum, cv::Mat& max,
+                  std::vector<int64_t>& rows, std::vector<T>* stored) {
   const size_t W = size_t(batch.width);
   if (stored) stored->resize(batch.pixels.size());
   for_row_bands(batch.height, [&](int y0, int y1) {
@@ -94,23 +99,28 @@ template <typename T> void finish_batch(const FrameStack& batch, cv::Mat& sum, c
       for (int y = y0; y < y1; ++y) {
         const size_t at = size_t(t) * batch.frame_size() + size_t(y) * W;
         const float* row = batch.pixels.data() + at;
+        if constexpr (!std::is_same_v<T, float>)
+          if (stored) round_clip(row, W, stored->data() + at);
+        if (y < skip_rows[size_t(t)]) continue;
+        ++rows[size_t(y)];
         double* s = sum.ptr<double>(y);
         float* m = max.ptr<float>(y);
         for (size_t x = 0; x < W; ++x) s[x] += row[x];
         for (size_t x = 0; x < W; ++x) m[x] = std::max(m[x], row[x]);
-        if constexpr (!std::is_same_v<T, float>)
-          if (stored) round_clip(row, W, stored->data() + at);
       }
   });
 }
 
 // Adds every frame of the batch into `sum` (CV_64F), parallel over row bands; each pixel
 // still sums its frames in order, so the result is the same at any thread count.
-void accumulate_batch(const FrameStack& batch, cv::Mat& sum) {
+void accumulate_batch(const FrameStack& batch, const std::vector<FrameSignal>& signal, cv::Mat& sum,
+                      std::vector<int64_t>& rows) {
   const size_t W = size_t(batch.width);
   for_row_bands(batch.height, [&](int y0, int y1) {
     for (int t = 0; t < batch.count; ++t)
       for (int y = y0; y < y1; ++y) {
+        if (y < signal[size_t(t)].blank_rows) continue;
+        ++rows[size_t(y)];
         const float* row = batch.frame_data(t) + size_t(y) * W;
         double* s = sum.ptr<double>(y);
         for (size_t x = 0; x < W; ++x) s[x] += row[x];
@@ -126,8 +136,36 @@ void write_image(h5::Group& g, const std::string& name, const cv::Mat& image) {
 
 struct Batch {
   FrameStack frames;
+  std::vector<FrameSignal> signal;  // per frame, detected on the raw frame
   BatchRegistration registration;
 };
+
+// Sum / frames per row; a row no frame imaged (every frame blanked there) keeps `fallback`.
+cv::Mat mean_by_row(const cv::Mat& sum, const std::vector<int64_t>& rows, const cv::Mat& fallback) {
+  cv::Mat mean(sum.rows, sum.cols, CV_32F);
+  for (int y = 0; y < sum.rows; ++y) {
+    if (rows[size_t(y)] > 0) sum.row(y).convertTo(mean.row(y), CV_32F, 1.0 / double(rows[size_t(y)]));
+    else fallback.row(y).copyTo(mean.row(y));
+  }
+  return mean;
+}
+
+// The reference sample without stimulated frames and frames without signal, when enough
+// frames are left (a tenth of the sample, at least 2); else without the frames without signal.
+void drop_blanked_frames(FrameStack& sample, const SignalReference& reference, const BlankRowsSetting& setting) {
+  std::vector<int> clean, lit;
+  for (int t = 0; t < sample.count; ++t) {
+    const FrameSignal s = detect_frame_signal(sample.frame(t), reference, setting);
+    if (!s.no_signal) lit.push_back(t);
+    if (!s.no_signal && s.blank_rows == 0) clean.push_back(t);
+  }
+  const std::vector<int>& keep = int(clean.size()) >= std::max(2, sample.count / 10) ? clean : lit;
+  if (int(keep.size()) == sample.count || keep.empty()) return;
+  FrameStack kept(0, int(keep.size()), sample.height, sample.width);
+  for (size_t i = 0; i < keep.size(); ++i)
+    std::copy_n(sample.frame_data(keep[i]), sample.frame_size(), kept.frame_data(int(i)));
+  sample = std::move(kept);
+}
 
 // Batches are recycled: refilling a buffer costs nothing, faulting in 200 MB of fresh pages
 // per batch costs as much as reading it.
@@ -153,10 +191,43 @@ class BatchPool {
 // Everything about one plane that the streaming pass accumulates.
 struct PlaneAccumulators {
   cv::Mat raw_sum, registered_sum, registered_max;
+  std::vector<int64_t> raw_rows, registered_rows;  // frames summed per row
+  std::vector<uint16_t> blank_rows, blank_rows_registered;
+  std::vector<uint8_t> no_signal;
   std::vector<Shift> shifts;
   std::vector<float> correlation;
   std::vector<std::vector<Shift>> block_shifts;
 };
+
+// Per-frame blank rows and no-signal flags (issue 14 §2), with units and descriptions.
+void write_frame_signal(h5::Group& group, const PlaneAccumulators& acc, PlaneRegistrationSummary& summary) {
+  group.write("blank_rows", acc.blank_rows);
+  group.dataset("blank_rows").set_attribute("units", std::string("rows"));
+  group.dataset("blank_rows").set_attribute(
+      "description", std::string("rows at the top of the raw frame without signal (PMTs gated off during "
+                                 "optogenetic stimulation), left out of the registration match; 0: none"));
+  group.write("blank_rows_registered", acc.blank_rows_registered);
+  group.dataset("blank_rows_registered").set_attribute("units", std::string("rows"));
+  group.dataset("blank_rows_registered").set_attribute(
+      "description", std::string("rows at the top of the registered frame that sample blank raw rows; extract "
+                                 "leaves them out of F and Fneu; frame height for frames without signal"));
+  group.write("no_signal", acc.no_signal);
+  group.dataset("no_signal").set_attribute("units", std::string("flag (0/1)"));
+  group.dataset("no_signal").set_attribute(
+      "description", std::string("1: the frame holds no signal (shutter closed, PMT tripped); not registered "
+                                 "(NaN shift and correlation), left out of the mean images and of F downstream"));
+  summary.min_blank_rows = 0;
+  for (size_t t = 0; t < acc.blank_rows.size(); ++t) {
+    if (acc.no_signal[t]) {
+      ++summary.no_signal_frames;
+    } else if (acc.blank_rows[t] > 0) {
+      const int b = acc.blank_rows[t];
+      summary.min_blank_rows = summary.blanked_frames == 0 ? b : std::min(summary.min_blank_rows, b);
+      summary.max_blank_rows = std::max(summary.max_blank_rows, b);
+      ++summary.blanked_frames;
+    }
+  }
+}
 
 void register_plane(const Movie& movie, int plane, const RegisterOptions& options, h5::Group& group,
                     const std::optional<std::vector<Shift>>& given_shifts,
@@ -169,8 +240,12 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
 
   float bidi = 0;
   cv::Mat reference;
+  const BlankRowsSetting blank_setting = parse_blank_rows(options.blank_rows);
+  SignalReference signal_ref;
   {  // the sample (300 frames) is freed before the streaming pass needs its memory
     FrameStack sample = sample_frames(movie, plane, p.reference_frames);
+    signal_ref = signal_reference(sample);
+    drop_blanked_frames(sample, signal_ref, blank_setting);
     bidi = choose_bidi_offset(options.bidi, sample, p);
     for (int t = 0; t < sample.count; ++t) {
       cv::Mat f = sample.frame(t);
@@ -194,6 +269,11 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   acc.registered_max = cv::Mat(H, W, CV_32F, cv::Scalar(-std::numeric_limits<float>::infinity()));
   acc.shifts.assign(size_t(T), Shift{});
   acc.correlation.assign(size_t(T), 0.0f);
+  acc.raw_rows.assign(size_t(H), 0);
+  acc.registered_rows.assign(size_t(H), 0);
+  acc.blank_rows.assign(size_t(T), 0);
+  acc.blank_rows_registered.assign(size_t(T), 0);
+  acc.no_signal.assign(size_t(T), 0);
   if (blocks) acc.block_shifts.assign(size_t(T), {});
 
   DropBehind drop_behind(movie_ds.file_descriptor(), group.file());
@@ -223,8 +303,12 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
           oneapi::tbb::make_filter<std::shared_ptr<Batch>, std::shared_ptr<Batch>>(
               oneapi::tbb::filter_mode::serial_in_order,
               [&](std::shared_ptr<Batch> b) {
+                b->signal.resize(size_t(b->frames.count));
+                oneapi::tbb::parallel_for(0, b->frames.count, [&](int t) {
+                  b->signal[size_t(t)] = detect_frame_signal(b->frames.frame(t), signal_ref, blank_setting);
+                });
                 // Raw sums before registration changes the frames in place.
-                accumulate_batch(b->frames, acc.raw_sum);
+                accumulate_batch(b->frames, b->signal, acc.raw_sum, acc.raw_rows);
                 std::optional<std::vector<Shift>> given;
                 const std::vector<std::vector<Shift>>* given_b = nullptr;
                 std::vector<std::vector<Shift>> block_slice;
@@ -235,7 +319,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
                   block_slice.assign(given_blocks->begin() + long(first), given_blocks->begin() + long(first + n));
                   given_b = &block_slice;
                 }
-                b->registration = register_batch(b->frames, rigid, blocks.get(), bidi, given, given_b);
+                b->registration = register_batch(b->frames, rigid, blocks.get(), bidi, given, given_b, &b->signal);
                 return b;
               }) &
           oneapi::tbb::make_filter<std::shared_ptr<Batch>, void>(
@@ -246,16 +330,20 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
                   acc.shifts[first + size_t(t)] = b->registration.shifts[size_t(t)];
                   acc.correlation[first + size_t(t)] = b->registration.correlation[size_t(t)];
                   if (blocks) acc.block_shifts[first + size_t(t)] = b->registration.block_shifts[size_t(t)];
+                  acc.blank_rows[first + size_t(t)] = uint16_t(b->signal[size_t(t)].blank_rows);
+                  acc.blank_rows_registered[first + size_t(t)] = uint16_t(b->registration.blank_rows_registered[size_t(t)]);
+                  acc.no_signal[first + size_t(t)] = uint8_t(b->signal[size_t(t)].no_signal);
                 }
+                const std::vector<int>& skip = b->registration.blank_rows_registered;
                 h5::Dims offset{first, 0, 0}, count{uint64_t(f.count), uint64_t(H), uint64_t(W)};
                 if (dtype == "int16") {
-                  finish_batch(f, acc.registered_sum, acc.registered_max, &int16_buffer);
+                  finish_batch(f, skip, acc.registered_sum, acc.registered_max, acc.registered_rows, &int16_buffer);
                   movie_ds.write_box(offset, count, int16_buffer.data());
                 } else if (dtype == "uint16") {
-                  finish_batch(f, acc.registered_sum, acc.registered_max, &uint16_buffer);
+                  finish_batch(f, skip, acc.registered_sum, acc.registered_max, acc.registered_rows, &uint16_buffer);
                   movie_ds.write_box(offset, count, uint16_buffer.data());
                 } else {
-                  finish_batch<float>(f, acc.registered_sum, acc.registered_max, nullptr);
+                  finish_batch<float>(f, skip, acc.registered_sum, acc.registered_max, acc.registered_rows, nullptr);
                   movie_ds.write_box(offset, count, f.pixels.data());
                 }
                 drop_behind.after_write();
@@ -263,18 +351,24 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
                 pool.give_back(std::move(b));
               }));
 
-  cv::Mat raw_mean, registered_mean;
-  acc.raw_sum.convertTo(raw_mean, CV_32F, 1.0 / double(T));
-  acc.registered_sum.convertTo(registered_mean, CV_32F, 1.0 / double(T));
+  const cv::Mat zeros = cv::Mat::zeros(H, W, CV_32F);
+  const cv::Mat raw_mean = mean_by_row(acc.raw_sum, acc.raw_rows, zeros);
+  const cv::Mat registered_mean = mean_by_row(acc.registered_sum, acc.registered_rows, zeros);
+  for (int y = 0; y < H; ++y)
+    if (acc.registered_rows[size_t(y)] == 0) registered_mean.row(y).copyTo(acc.registered_max.row(y));
 
   std::vector<float> shift_rows;
   double max_shift = 0, correlation_sum = 0;
+  int64_t registered_frames = 0;
   for (size_t t = 0; t < acc.shifts.size(); ++t) {
     shift_rows.push_back(acc.shifts[t].dy);
     shift_rows.push_back(acc.shifts[t].dx);
+    if (acc.no_signal[t] || !std::isfinite(acc.shifts[t].dy) || !std::isfinite(acc.correlation[t])) continue;
     max_shift = std::max({max_shift, double(std::abs(acc.shifts[t].dy)), double(std::abs(acc.shifts[t].dx))});
     correlation_sum += acc.correlation[t];
+    ++registered_frames;
   }
+  write_frame_signal(group, acc, summary);
   group.write("shifts", shift_rows, {uint64_t(T), 2});
   group.dataset("shifts").set_attribute(
       "units", std::string("px (dy, dx): reference content at (y,x) appears in the raw frame at (y+dy, x+dx)"));
@@ -302,7 +396,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   summary.bidi_offset_px = bidi;
   summary.crispness_before = crispness(raw_mean, p.max_shift_px);
   summary.crispness_after = crispness(registered_mean, p.max_shift_px);
-  summary.mean_correlation = correlation_sum / double(std::max<int64_t>(T, 1));
+  summary.mean_correlation = correlation_sum / double(std::max<int64_t>(registered_frames, 1));
   summary.max_abs_shift_px = max_shift;
   group.set_attribute("bidi_offset_px", double(bidi));
   group.set_attribute("crispness_raw", summary.crispness_before);

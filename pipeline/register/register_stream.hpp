@@ -19,6 +19,7 @@ struct RegisterOptions {
   std::string output_dtype = "auto";  // auto (input integer type, else float32) | float32 | int16 | uint16
   int batch_size = 200;
   int compression = 0;              // deflate level of the movie (0: none, fastest)
+  std::string blank_rows = "auto";  // auto | N | 0: rows blanked at the top of stimulated frames (register_blank.hpp)
 };
 
 // Per-plane outcome, for the summary line and tests.
@@ -29,6 +30,9 @@ struct PlaneRegistrationSummary {
   double crispness_after = 0;   // of the registered mean image
   double mean_correlation = 0;
   double max_abs_shift_px = 0;
+  int64_t blanked_frames = 0;     // frames with blank rows at the top (stimulated)
+  int min_blank_rows = 0, max_blank_rows = 0;  // over those frames
+  int64_t no_signal_frames = 0;   // frames without signal (not registered)
 };
 
 struct RegistrationSummary {

@@ -94,10 +94,10 @@ std::pair<double, double> finite_range(const std::vector<double>& v) {
 struct Writer {
   std::string folder;
   std::vector<FigureOutput> outputs;
-  void png(const std::string& panel, const cv::Mat& image, const std::string& csv) {
-    const std::string path = (fs::path(folder) / (panel + ".png")).string();
-    plot::write_png(path, image);
-    outputs.push_back({panel, csv, path});
+  // PNG, PDF and SVG of the panel, drawn by cairo with real fonts.
+  void png(const std::string& panel, const plot::Picture& picture, const std::string& csv) {
+    const plot::FigureFiles files = plot::write_figure((fs::path(folder) / panel).string(), picture);
+    outputs.push_back({panel, csv, files.png, files.pdf, files.svg});
   }
   std::string csv_path(const std::string& panel) const { return (fs::path(folder) / (panel + ".csv")).string(); }
 };

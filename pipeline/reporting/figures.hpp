@@ -27,6 +27,7 @@ struct FigureSession {
 struct FigureOutput {
   std::string panel;
   std::string csv, png;  // paths written
+  std::string pdf, svg;  // the same drawing as vector graphics
 };
 
 // Writes every panel into `folder` (created if needed). Throws InputError for no sessions.

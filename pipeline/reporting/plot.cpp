@@ -14,6 +14,7 @@
 
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
+#include "pipeline/reporting/plot_surface.hpp"
 
 namespace apical::plot {
 namespace {
@@ -357,7 +358,7 @@ std::vector<cv::Point2d> step_outline(const Series& s, const PlotTransform& t) {
   return out;
 }
 
-void draw_error_bars(Painter& p, const Series& s, const PlotTransform& t, cv::Scalar colour,
+void draw_error_bars(detail::Surface& p, const Series& s, const PlotTransform& t, cv::Scalar colour,
                      double x_offset, const detail::Theme& theme) {
   const int thick = std::max(1, cvRound(1.5 * theme.k));
   const double cap = 4 * theme.k;
@@ -366,8 +367,8 @@ void draw_error_bars(Painter& p, const Series& s, const PlotTransform& t, cv::Sc
     const double e = std::abs(s.y_err[i]);
     cv::Point2d lo = t.to_pixel(s.x[i] + x_offset, s.y[i] - e);
     cv::Point2d hi = t.to_pixel(s.x[i] + x_offset, s.y[i] + e);
-    p.line(lo, hi, colour, thick);
-    for (cv::Point2d end : {lo, hi}) p.line(end - cv::Point2d(cap, 0), end + cv::Point2d(cap, 0), colour, thick);
+    p.data_line(lo, hi, colour, thick);
+    for (cv::Point2d end : {lo, hi}) p.data_line(end - cv::Point2d(cap, 0), end + cv::Point2d(cap, 0), colour, thick);
   }
 }
 
@@ -405,8 +406,8 @@ std::vector<std::vector<cv::Point2d>> finite_runs(const Series& s, const PlotTra
   return runs;
 }
 
-void draw_series(cv::Mat& canvas, const Axes& axes, const PlotTransform& t, const detail::Theme& theme) {
-  Painter painter(canvas, t.area);
+void draw_series(detail::Surface& painter, const Axes& axes, const PlotTransform& t, const detail::Theme& theme) {
+  painter.set_plot_area(t.area);
   const auto colours = series_colours(axes);
   const BarGeometry bars = bar_geometry(axes);
   int bar_index = 0;
@@ -420,32 +421,32 @@ void draw_series(cv::Mat& canvas, const Axes& axes, const PlotTransform& t, cons
       case Series::line:
       case Series::line_points:
         for (const auto& run : finite_runs(s, t))
-          for (size_t i = 1; i < run.size(); ++i) painter.line(run[i - 1], run[i], colour, theme.line_width);
+          for (size_t i = 1; i < run.size(); ++i) painter.data_line(run[i - 1], run[i], colour, theme.line_width);
         if (s.style == Series::line_points)
           for (size_t i = 0; i < n; ++i)
-            if (ok(i)) painter.dot(at(i), theme.marker_radius, colour);
+            if (ok(i)) painter.data_dot(at(i), theme.marker_radius, colour);
         draw_error_bars(painter, s, t, colour, 0, theme);
         break;
       case Series::points:
         draw_error_bars(painter, s, t, colour, 0, theme);
         for (size_t i = 0; i < n; ++i)
-          if (ok(i)) painter.dot(at(i), theme.marker_radius, colour);
+          if (ok(i)) painter.data_dot(at(i), theme.marker_radius, colour);
         break;
       case Series::bars: {
         const double offset = bars.offset(bar_index++), half = 0.5 * bars.width();
         const double base = baseline_value(t);
         for (size_t i = 0; i < n; ++i)
           if (ok(i))
-            painter.box(t.to_pixel(s.x[i] + offset - half, base),
+            painter.data_box(t.to_pixel(s.x[i] + offset - half, base),
                         t.to_pixel(s.x[i] + offset + half, s.y[i]), colour);
         draw_error_bars(painter, s, t, cv::Scalar(40, 40, 40), offset, theme);
         break;
       }
       case Series::step: {
         auto outline = step_outline(s, t);
-        painter.translucent_polygon(outline, colour, 0.25);
+        painter.data_polygon(outline, colour, 0.25);
         for (size_t i = 1; i < outline.size(); ++i)
-          painter.line(outline[i - 1], outline[i], colour, theme.line_width);
+          painter.data_line(outline[i - 1], outline[i], colour, theme.line_width);
         draw_error_bars(painter, s, t, colour, 0, theme);
         break;
       }
@@ -487,7 +488,7 @@ std::vector<cv::Point2d> occupied_points(const Axes& axes, const PlotTransform& 
   return pts;
 }
 
-void draw_legend(cv::Mat& canvas, const Axes& axes, const PlotTransform& t, const detail::Theme& theme) {
+void draw_legend(detail::Surface& canvas, const Axes& axes, const PlotTransform& t, const detail::Theme& theme) {
   using namespace detail;
   std::vector<size_t> entries;
   for (size_t k = 0; k < axes.series.size(); ++k)
@@ -495,12 +496,12 @@ void draw_legend(cv::Mat& canvas, const Axes& axes, const PlotTransform& t, cons
   const bool show = axes.legend.value_or(entries.size() >= 2);
   if (!show || entries.empty()) return;
   const Font font{0.52 * theme.k, theme.tick.thickness};
-  const int swatch = cvRound(30 * theme.k), row = text_height(font) + theme.gap;
+  const int swatch = cvRound(30 * theme.k), row = canvas.text_height(font) + theme.gap;
   std::vector<std::string> labels;
   int text_w = 0;
   for (size_t k : entries) {
-    labels.push_back(ellipsize(axes.series[k].label, std::max(40, t.area.width / 2), font));
-    text_w = std::max(text_w, text_width(labels.back(), font));
+    labels.push_back(canvas.ellipsize(axes.series[k].label, std::max(40, t.area.width / 2), font));
+    text_w = std::max(text_w, canvas.text_width(labels.back(), font));
   }
   const cv::Size box(theme.gap * 3 + swatch + text_w, int(entries.size()) * row + theme.gap);
   const int inset = theme.gap;
@@ -522,8 +523,8 @@ void draw_legend(cv::Mat& canvas, const Axes& axes, const PlotTransform& t, cons
     }
   }
   const cv::Rect frame(best, box);
-  cv::rectangle(canvas, frame, kWhite, cv::FILLED);
-  cv::rectangle(canvas, frame, cv::Scalar(190, 190, 190), 1);
+  canvas.fill_rect(frame, kWhite);
+  canvas.stroke_rect(frame, cv::Scalar(190, 190, 190));
   const auto colours = series_colours(axes);
   for (size_t e = 0; e < entries.size(); ++e) {
     const Series& s = axes.series[entries[e]];
@@ -531,38 +532,36 @@ void draw_legend(cv::Mat& canvas, const Axes& axes, const PlotTransform& t, cons
     const int cy = frame.y + theme.gap + int(e) * row + row / 2 - theme.gap / 2;
     const int x0 = frame.x + theme.gap, x1 = x0 + swatch;
     if (is_area_style(s)) {
-      const int h = text_height(font) / 2;
-      cv::rectangle(canvas, cv::Rect(x0, cy - h, swatch, 2 * h), colour, cv::FILLED);
+      const int h = canvas.text_height(font) / 2;
+      canvas.fill_rect(cv::Rect(x0, cy - h, swatch, 2 * h), colour);
     } else {
-      if (s.style != Series::points)
-        cv::line(canvas, {x0, cy}, {x1, cy}, colour, theme.line_width, cv::LINE_AA);
-      if (s.style != Series::line)
-        cv::circle(canvas, {(x0 + x1) / 2, cy}, cvRound(theme.marker_radius), colour, cv::FILLED, cv::LINE_AA);
+      if (s.style != Series::points) canvas.swatch_line({x0, cy}, {x1, cy}, colour, theme.line_width);
+      if (s.style != Series::line) canvas.swatch_disc({(x0 + x1) / 2, cy}, cvRound(theme.marker_radius), colour);
     }
-    draw_text(canvas, labels[e], {x1 + theme.gap, cy}, HAlign::left, VAlign::middle, font);
+    canvas.text(labels[e], {x1 + theme.gap, cy}, HAlign::left, VAlign::middle, font, kBlack);
   }
 }
 
-void draw_note(cv::Mat& canvas, const Axes& axes, const PlotTransform& t, const detail::Theme& theme) {
+void draw_note(detail::Surface& canvas, const Axes& axes, const PlotTransform& t, const detail::Theme& theme) {
   using namespace detail;
   if (axes.note.empty()) return;
   const Font font{0.52 * theme.k, theme.tick.thickness};
-  const std::string text = ellipsize(axes.note, t.area.width * 2 / 3, font);
+  const std::string text = canvas.ellipsize(axes.note, t.area.width * 2 / 3, font);
   const cv::Point at(t.area.x + theme.gap, t.area.y + theme.gap);
-  cv::rectangle(canvas, cv::Rect(at.x - 2, at.y - 2, text_width(text, font) + 4, text_height(font) + 4),
-                kWhite, cv::FILLED);
-  draw_text(canvas, text, at, HAlign::left, VAlign::top, font);
+  canvas.fill_rect(cv::Rect(at.x - 2, at.y - 2, canvas.text_width(text, font) + 4, canvas.text_height(font) + 4),
+                   kWhite);
+  canvas.text(text, at, HAlign::left, VAlign::top, font, kBlack);
 }
 
-void draw_zero_line(cv::Mat& canvas, const PlotTransform& t) {
+void draw_zero_line(detail::Surface& canvas, const PlotTransform& t) {
   if (std::min(t.y_bottom, t.y_top) > 0 || std::max(t.y_bottom, t.y_top) < 0) return;
   const int y = cvRound(t.to_pixel(0, 0).y);
-  cv::line(canvas, {t.area.x, y}, {t.area.x + t.area.width - 1, y}, cv::Scalar(110, 110, 110), 1);
+  canvas.rule({t.area.x, y}, {t.area.x + t.area.width - 1, y}, cv::Scalar(110, 110, 110), 1);
 }
 
-detail::Frame frame_for(const Axes& axes, cv::Size size, const detail::Theme& theme) {
+detail::Frame frame_for(const Axes& axes, const detail::Surface& text, cv::Size size, const detail::Theme& theme) {
   const DataRanges r = data_ranges(axes);
-  return detail::layout_frame(size, theme, !axes.title.empty(), !axes.x_label.empty(),
+  return detail::layout_frame(text, size, theme, !axes.title.empty(), !axes.x_label.empty(),
                               !axes.y_label.empty(), r.x, r.y);
 }
 
@@ -598,6 +597,9 @@ cv::Mat stack(const std::vector<cv::Mat>& images, bool horizontal) {
 }  // namespace
 
 // ------------------------------------------------------------------ public API
+
+cv::Mat render_raster(const Axes& axes, cv::Size size);
+cv::Mat render_grid_raster(const std::vector<Axes>& panels, int columns, cv::Size panel);
 
 cv::Scalar palette(int index) {
   static const cv::Scalar colours[palette_size] = {
@@ -652,32 +654,33 @@ cv::Point2d PlotTransform::to_pixel(double x, double y) const {
 }
 
 PlotTransform plot_transform(const Axes& axes, cv::Size size) {
-  return frame_for(axes, size, detail::theme_for(size)).transform;
+  cv::Mat none;
+  return frame_for(axes, detail::MatSurface(none), size, detail::theme_for(size)).transform;
 }
 
-cv::Mat render(const Axes& axes, cv::Size size) {
+cv::Mat render_raster(const Axes& axes, cv::Size size) {
   if (size.width < 1 || size.height < 1) throw InputError("plot: canvas size must be positive");
-  const detail::Theme theme = detail::theme_for(size);
-  const detail::Frame frame = frame_for(axes, size, theme);
   cv::Mat canvas(size, CV_8UC3, kWhite);
-  detail::draw_grid(canvas, frame);
-  if (axes.zero_line) draw_zero_line(canvas, frame.transform);
-  draw_series(canvas, axes, frame.transform, theme);
-  draw_legend(canvas, axes, frame.transform, theme);
-  draw_note(canvas, axes, frame.transform, theme);
-  detail::draw_axes(canvas, frame, theme, axes.title, axes.x_label, axes.y_label);
+  detail::MatSurface surface(canvas);
+  detail::draw_plot(surface, axes, size);
   return canvas;
 }
 
-cv::Mat render_grid(const std::vector<Axes>& panels, int columns, cv::Size panel) {
+Picture render(const Axes& axes, cv::Size size) { return Picture({axes}, 1, size, render_raster(axes, size)); }
+
+Picture render_grid(const std::vector<Axes>& panels, int columns, cv::Size panel) {
   if (columns < 1) throw InputError("plot: a grid needs at least one column");
+  return Picture(panels, columns, panel, render_grid_raster(panels, columns, panel));
+}
+
+cv::Mat render_grid_raster(const std::vector<Axes>& panels, int columns, cv::Size panel) {
   if (panels.empty()) return cv::Mat(panel, CV_8UC3, kWhite);
   const int cols = std::min<int>(columns, int(panels.size()));
   const int rows = (int(panels.size()) + cols - 1) / cols;
   cv::Mat canvas(panel.height * rows, panel.width * cols, CV_8UC3, kWhite);
   for (size_t i = 0; i < panels.size(); ++i) {
     const cv::Rect where(int(i) % cols * panel.width, int(i) / cols * panel.height, panel.width, panel.height);
-    render(panels[i], panel).copyTo(canvas(where));
+    render_raster(panels[i], panel).copyTo(canvas(where));
   }
   return canvas;
 }
@@ -837,9 +840,9 @@ Ticks axis_ticks(const AxisRange& r, int target) {
   return t;
 }
 
-int widest(const std::vector<std::string>& labels, Font font) {
+int widest(const Surface& text, const std::vector<std::string>& labels, Font font) {
   int w = 0;
-  for (auto& s : labels) w = std::max(w, text_width(s, font));
+  for (auto& s : labels) w = std::max(w, text.text_width(s, font));
   return w;
 }
 
@@ -847,13 +850,19 @@ int widest(const std::vector<std::string>& labels, Font font) {
 
 Frame layout_frame(cv::Size size, const Theme& theme, bool has_title, bool has_x_label,
                    bool has_y_label, const AxisRange& x, const AxisRange& y, int right_extra) {
-  const int tick_h = text_height(theme.tick), label_h = text_height(theme.label);
-  const int top = theme.pad + (has_title ? text_height(theme.title) + theme.pad : tick_h / 2);
+  cv::Mat none;
+  return layout_frame(MatSurface(none), size, theme, has_title, has_x_label, has_y_label, x, y, right_extra);
+}
+
+Frame layout_frame(const Surface& text, cv::Size size, const Theme& theme, bool has_title, bool has_x_label,
+                   bool has_y_label, const AxisRange& x, const AxisRange& y, int right_extra) {
+  const int tick_h = text.text_height(theme.tick), label_h = text.text_height(theme.label);
+  const int top = theme.pad + (has_title ? text.text_height(theme.title) + theme.pad : tick_h / 2);
   const int bottom = theme.tick_len + theme.gap + tick_h + (has_x_label ? 2 * theme.gap + label_h : 0) + theme.pad;
   const int area_h = std::max(20, size.height - top - bottom);
 
   const Ticks yt = axis_ticks(y, std::clamp(int(area_h / (75 * theme.k)), 3, 8));
-  const int left = theme.pad + (has_y_label ? label_h + 2 * theme.gap : 0) + widest(yt.labels, theme.tick) +
+  const int left = theme.pad + (has_y_label ? label_h + 2 * theme.gap : 0) + widest(text, yt.labels, theme.tick) +
                    theme.gap + theme.tick_len;
   const int right = 2 * theme.pad + right_extra;
   const int area_w = std::max(20, size.width - left - right);
@@ -864,16 +873,16 @@ Frame layout_frame(cv::Size size, const Theme& theme, bool has_title, bool has_x
     xt = axis_ticks(x, 0);
     // Ellipsise to the room per category; when even that is too tight, label every k-th.
     const double per = area_w / x_span;
-    const int room = std::max(text_width("ab...", theme.tick), int(per) - theme.gap);
-    for (auto& s : xt.labels) s = ellipsize(s, room, theme.tick);
-    const int every = std::max(1, int(std::ceil((widest(xt.labels, theme.tick) + theme.gap) / per)));
+    const int room = std::max(text.text_width("ab...", theme.tick), int(per) - theme.gap);
+    for (auto& s : xt.labels) s = text.ellipsize(s, room, theme.tick);
+    const int every = std::max(1, int(std::ceil((widest(text, xt.labels, theme.tick) + theme.gap) / per)));
     for (size_t i = 0; i < xt.labels.size(); ++i)
       if (i % size_t(every)) xt.labels[i].clear();
   } else {
     for (int target = std::clamp(int(area_w / (100 * theme.k)), 3, 10);; --target) {
       xt = axis_ticks(x, target);
       const double spacing_px = xt.step / x_span * area_w;
-      if (target <= 2 || spacing_px >= widest(xt.labels, theme.tick) + 2 * theme.gap) break;
+      if (target <= 2 || spacing_px >= widest(text, xt.labels, theme.tick) + 2 * theme.gap) break;
     }
   }
 
@@ -892,53 +901,125 @@ Frame layout_frame(cv::Size size, const Theme& theme, bool has_title, bool has_x
 }
 
 void draw_grid(cv::Mat& canvas, const Frame& f) {
+  MatSurface surface(canvas);
+  draw_grid(surface, f);
+}
+
+void draw_grid(Surface& canvas, const Frame& f) {
   const PlotTransform& t = f.transform;
   const cv::Rect& a = t.area;
   for (double v : f.y_ticks) {
     const int y = cvRound(t.to_pixel(0, v).y);
-    cv::line(canvas, {a.x, y}, {a.x + a.width - 1, y}, kGrid, 1);
+    canvas.rule({a.x, y}, {a.x + a.width - 1, y}, kGrid, 1);
   }
   if (f.categorical_x) return;  // categories are not a continuous scale
   for (double v : f.x_ticks) {
     const int x = cvRound(t.to_pixel(v, 0).x);
-    cv::line(canvas, {x, a.y}, {x, a.y + a.height - 1}, kGrid, 1);
+    canvas.rule({x, a.y}, {x, a.y + a.height - 1}, kGrid, 1);
   }
 }
 
 void draw_axes(cv::Mat& canvas, const Frame& f, const Theme& theme, const std::string& title,
                const std::string& x_label, const std::string& y_label) {
+  MatSurface surface(canvas);
+  draw_axes(surface, f, theme, title, x_label, y_label);
+}
+
+void draw_axes(Surface& canvas, const Frame& f, const Theme& theme, const std::string& title,
+               const std::string& x_label, const std::string& y_label) {
   const PlotTransform& t = f.transform;
   const cv::Rect& a = t.area;
   const int left = a.x - 1, bottom = a.y + a.height;
-  cv::line(canvas, {left, a.y}, {left, bottom}, kBlack, 1);
-  cv::line(canvas, {left, bottom}, {a.x + a.width - 1, bottom}, kBlack, 1);
+  canvas.rule({left, a.y}, {left, bottom}, kBlack, 1);
+  canvas.rule({left, bottom}, {a.x + a.width - 1, bottom}, kBlack, 1);
   for (size_t i = 0; i < f.x_ticks.size(); ++i) {
     const int x = cvRound(t.to_pixel(f.x_ticks[i], 0).x);
-    cv::line(canvas, {x, bottom}, {x, bottom + theme.tick_len}, kBlack, 1);
-    draw_text(canvas, f.x_tick_labels[i], {x, bottom + theme.tick_len + theme.gap / 2}, HAlign::centre,
-              VAlign::top, theme.tick, kTickText);
+    canvas.rule({x, bottom}, {x, bottom + theme.tick_len}, kBlack, 1);
+    canvas.text(f.x_tick_labels[i], {x, bottom + theme.tick_len + theme.gap / 2}, HAlign::centre, VAlign::top,
+                theme.tick, kTickText);
   }
   for (size_t i = 0; i < f.y_ticks.size(); ++i) {
     const int y = cvRound(t.to_pixel(0, f.y_ticks[i]).y);
-    cv::line(canvas, {left - theme.tick_len, y}, {left, y}, kBlack, 1);
-    draw_text(canvas, f.y_tick_labels[i], {left - theme.tick_len - theme.gap / 2, y}, HAlign::right,
-              VAlign::middle, theme.tick, kTickText);
+    canvas.rule({left - theme.tick_len, y}, {left, y}, kBlack, 1);
+    canvas.text(f.y_tick_labels[i], {left - theme.tick_len - theme.gap / 2, y}, HAlign::right, VAlign::middle,
+                theme.tick, kTickText);
   }
-  const int tick_h = text_height(theme.tick), label_h = text_height(theme.label);
+  const int tick_h = canvas.text_height(theme.tick), label_h = canvas.text_height(theme.label);
   if (!x_label.empty())
-    draw_text(canvas, ellipsize(x_label, a.width, theme.label),
-              {a.x + a.width / 2, bottom + theme.tick_len + theme.gap + tick_h + 2 * theme.gap}, HAlign::centre,
-              VAlign::top, theme.label);
+    canvas.text(canvas.ellipsize(x_label, a.width, theme.label),
+                {a.x + a.width / 2, bottom + theme.tick_len + theme.gap + tick_h + 2 * theme.gap}, HAlign::centre,
+                VAlign::top, theme.label, kBlack);
   if (!y_label.empty())
-    draw_text_vertical(canvas, ellipsize(y_label, a.height, theme.label),
-                       {theme.pad + label_h / 2, a.y + a.height / 2}, theme.label);
+    canvas.text_vertical(canvas.ellipsize(y_label, a.height, theme.label), {theme.pad + label_h / 2, a.y + a.height / 2},
+                         theme.label, kBlack);
   if (!title.empty()) {
-    const std::string s = ellipsize(title, canvas.cols - 2 * theme.pad, theme.title);
-    const int w = text_width(s, theme.title);
+    const int width = canvas.size().width;
+    const std::string s = canvas.ellipsize(title, width - 2 * theme.pad, theme.title);
+    const int w = canvas.text_width(s, theme.title);
     // Centred over the plot area, shifted as needed to stay on the canvas.
-    const int cx = std::clamp(a.x + a.width / 2, theme.pad + w / 2, canvas.cols - theme.pad - w / 2);
-    draw_text(canvas, s, {cx, theme.pad}, HAlign::centre, VAlign::top, theme.title);
+    const int cx = std::clamp(a.x + a.width / 2, theme.pad + w / 2, width - theme.pad - w / 2);
+    canvas.text(s, {cx, theme.pad}, HAlign::centre, VAlign::top, theme.title, kBlack);
   }
+}
+
+void draw_plot(Surface& surface, const Axes& axes, cv::Size size) {
+  const Theme theme = theme_for(size);
+  const Frame frame = frame_for(axes, surface, size, theme);
+  surface.fill_rect(cv::Rect(cv::Point(0, 0), size), kWhite);
+  draw_grid(surface, frame);
+  if (axes.zero_line) draw_zero_line(surface, frame.transform);
+  draw_series(surface, axes, frame.transform, theme);
+  draw_legend(surface, axes, frame.transform, theme);
+  draw_note(surface, axes, frame.transform, theme);
+  draw_axes(surface, frame, theme, axes.title, axes.x_label, axes.y_label);
+}
+
+// ------------------------------------------------------------------ surfaces
+
+std::string Surface::ellipsize(const std::string& text, int max_width, Font font) const {
+  if (text_width(text, font) <= max_width) return text;
+  std::string s = text;
+  auto pop_code_point = [&] {
+    while (!s.empty() && (uint8_t(s.back()) & 0xC0) == 0x80) s.pop_back();
+    if (!s.empty()) s.pop_back();
+  };
+  while (!s.empty() && text_width(s + "...", font) > max_width) pop_code_point();
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s + "...";
+}
+
+int MatSurface::text_width(const std::string& text, Font font) const { return detail::text_width(text, font); }
+int MatSurface::text_height(Font font) const { return detail::text_height(font); }
+std::string MatSurface::ellipsize(const std::string& text, int max_width, Font font) const {
+  return detail::ellipsize(text, max_width, font);
+}
+void MatSurface::text(const std::string& text, cv::Point anchor, HAlign h, VAlign v, Font font, cv::Scalar colour) {
+  draw_text(canvas_, text, anchor, h, v, font, colour);
+}
+void MatSurface::text_vertical(const std::string& text, cv::Point centre, Font font, cv::Scalar colour) {
+  draw_text_vertical(canvas_, text, centre, font, colour);
+}
+void MatSurface::rule(cv::Point a, cv::Point b, cv::Scalar colour, int thickness) {
+  cv::line(canvas_, a, b, colour, thickness);
+}
+void MatSurface::fill_rect(cv::Rect r, cv::Scalar colour) { cv::rectangle(canvas_, r, colour, cv::FILLED); }
+void MatSurface::stroke_rect(cv::Rect r, cv::Scalar colour) { cv::rectangle(canvas_, r, colour, 1); }
+void MatSurface::swatch_line(cv::Point a, cv::Point b, cv::Scalar colour, int thickness) {
+  cv::line(canvas_, a, b, colour, thickness, cv::LINE_AA);
+}
+void MatSurface::swatch_disc(cv::Point centre, int radius, cv::Scalar colour) {
+  cv::circle(canvas_, centre, radius, colour, cv::FILLED, cv::LINE_AA);
+}
+void MatSurface::set_plot_area(cv::Rect area) { area_ = area; }
+void MatSurface::data_line(cv::Point2d a, cv::Point2d b, cv::Scalar colour, int thickness) {
+  Painter(canvas_, area_).line(a, b, colour, thickness);
+}
+void MatSurface::data_dot(cv::Point2d centre, double radius, cv::Scalar colour) {
+  Painter(canvas_, area_).dot(centre, radius, colour);
+}
+void MatSurface::data_box(cv::Point2d a, cv::Point2d b, cv::Scalar colour) { Painter(canvas_, area_).box(a, b, colour); }
+void MatSurface::data_polygon(const std::vector<cv::Point2d>& points, cv::Scalar colour, double alpha) {
+  Painter(canvas_, area_).translucent_polygon(points, colour, alpha);
 }
 
 }  // namespace detail

@@ -65,12 +65,42 @@ struct PlotTransform {
 // The layout render() uses for these axes on a canvas of this size.
 PlotTransform plot_transform(const Axes& axes, cv::Size size = {900, 600});
 
-// One plot on a white BGR CV_8UC3 canvas.
-cv::Mat render(const Axes& axes, cv::Size size = {900, 600});
+// A rendered plot, or grid of plots, that keeps what it shows: it converts to its raster (a
+// white BGR CV_8UC3 cv::Mat, OpenCV's Hershey fonts) and write_figure() draws it again
+// through cairo as PNG, PDF and SVG with real fonts.
+class Picture {
+ public:
+  Picture(std::vector<Axes> panels, int columns, cv::Size panel, cv::Mat raster)
+      : panels_(std::move(panels)), columns_(columns), panel_(panel), raster_(std::move(raster)) {}
+  operator const cv::Mat&() const { return raster_; }
+  const cv::Mat& raster() const { return raster_; }
+  const std::vector<Axes>& panels() const { return panels_; }
+  int columns() const { return columns_; }
+  cv::Size panel_size() const { return panel_; }
+
+ private:
+  std::vector<Axes> panels_;
+  int columns_ = 1;
+  cv::Size panel_;
+  cv::Mat raster_;
+};
+
+// One plot on a white canvas of `size` px.
+Picture render(const Axes& axes, cv::Size size = {900, 600});
 
 // Several plots in a grid, row-major, `columns` per row; each panel rendered at `panel` size.
 // Throws InputError if columns < 1.
-cv::Mat render_grid(const std::vector<Axes>& panels, int columns, cv::Size panel = {450, 340});
+Picture render_grid(const std::vector<Axes>& panels, int columns, cv::Size panel = {450, 340});
+
+// The same drawing through cairo, with real fonts (pango; DejaVu Sans), so Unicode labels
+// print as themselves: STEM.png (the raster's size), STEM.pdf and STEM.svg (vector, 1 px =
+// 0.75 pt, text as text in the PDF and as glyph outlines in the SVG). Each file is written
+// atomically. Throws InputError naming the file on failure, or when a label has a
+// character no installed font can draw.
+struct FigureFiles {
+  std::string png, pdf, svg;
+};
+FigureFiles write_figure(const std::string& stem, const Picture& picture);
 
 // Bins the finite values inside [lo, hi] into `bins` equal bins (a value equal to hi goes in
 // the last bin; values outside are ignored). Returns bin centres as x and counts (or a density

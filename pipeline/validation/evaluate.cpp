@@ -20,9 +20,13 @@ std::vector<Shift> read_shift_rows(const h5::Group& g, const std::string& name) 
 
 void offset_free_errors(const std::vector<Shift>& estimate, const std::vector<Shift>& truth, double& rms,
                         double& max_error, double& within_half) {
-  size_t n = std::min(estimate.size(), truth.size());
+  // Frames without signal carry a NaN shift (not registered): they are not scored.
+  std::vector<size_t> scored;
+  for (size_t t = 0; t < std::min(estimate.size(), truth.size()); ++t)
+    if (std::isfinite(estimate[t].dy) && std::isfinite(estimate[t].dx)) scored.push_back(t);
+  const size_t n = scored.size();
   double mean_dy = 0, mean_dx = 0;
-  for (size_t t = 0; t < n; ++t) {
+  for (size_t t : scored) {
     mean_dy += estimate[t].dy - truth[t].dy;
     mean_dx += estimate[t].dx - truth[t].dx;
   }
@@ -31,7 +35,7 @@ void offset_free_errors(const std::vector<Shift>& estimate, const std::vector<Sh
   double sum_sq = 0;
   size_t within = 0;
   max_error = 0;
-  for (size_t t = 0; t < n; ++t) {
+  for (size_t t : scored) {
     double ey = estimate[t].dy - truth[t].dy - mean_dy, ex = estimate[t].dx - truth[t].dx - mean_dx;
     double e = std::hypot(ey, ex);
     sum_sq += e * e;

@@ -59,6 +59,9 @@ struct SimulationParams {
   bool opto = false;
   double opto_trial_fraction = 0.5;  // fraction of trials stimulated, [0, 1]
   double opto_dendrite_gain = 0.5;   // dendritic gain factor under stimulation, [0, 2]
+  // Rows blanked at the top of each stimulated frame (PMTs gated off while the LED is on);
+  // -1: 21 % of the height, the paper's 7 ms gate in a ~33 ms (30 Hz) frame (108 of 512 rows).
+  int blank_rows = -1;
 };
 
 // Presets by name: "default" (no change) or "dense-cortex" (sets dense_cortex, and the
@@ -198,7 +201,13 @@ struct SimulatedSession {
   // Per frame [T]: 1 while the opto light is on (frames of stimulated trials), else 0.
   // All 0 without --opto. The renderer reads it (blank rows on stimulated frames).
   std::vector<uint8_t> stimulated;
+  // Frames recorded with none of the signal (render_frames; stimulated frames lose their
+  // first blank_rows rows). [T], or empty (none).
+  std::vector<uint8_t> no_signal_frames;
 };
+
+// Rows blanked on a stimulated frame: params.blank_rows, or its default (21 % of the height).
+int blanked_rows(const SimulationParams& params);
 
 // (soma_roi in plane 0, dendrite_roi in plane 1) for every paired neuron's dendrite ROI.
 std::vector<std::pair<int, int>> soma_dendrite_pairs(const SimulatedSession& session);

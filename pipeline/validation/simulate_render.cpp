@@ -233,16 +233,37 @@ inline int round_to_int16(double v) {
   return std::min(i, 32767);
 }
 
+// Electronic noise of a PMT gated off (or a closed shutter): no photons, so no shot noise.
+constexpr double kDarkNoiseCounts = 1.5;
+
+// Leading rows of frame t that hold no signal: blanked_rows() on stimulated frames, all on
+// frames without signal.
+int blank_rows_of(const SimulatedSession& s, int64_t t) {
+  const size_t i = size_t(t);
+  if (i < s.no_signal_frames.size() && s.no_signal_frames[i]) return s.params.height;
+  if (i < s.stimulated.size() && s.stimulated[i]) return blanked_rows(s.params);
+  return 0;
+}
+
 // Shot noise (Gaussian approximation, variance = counts / photons_per_unit), then the camera's
-// int16 rounding and clipping. One random stream per (plane, frame, row).
+// int16 rounding and clipping. One random stream per (plane, frame, row). The first
+// blank_rows rows hold only dark noise (zero signal).
 void add_noise_and_quantise(const SimulationParams& p, int plane, int64_t t, int height, int width,
-                            float* frame) {
+                            float* frame, int blank_rows) {
   const bool noisy = p.photons_per_unit > 0;
   const double inv_photons = noisy ? 1.0 / p.photons_per_unit : 0.0;
   for (int y = 0; y < height; ++y) {
     sim::Rng rng(sim::stream_key(p.seed, sim::kNoise, uint64_t(t) * 2 + uint64_t(plane), uint64_t(y)));
     float* row = frame + size_t(y) * width;
     uint64_t bits = 0;
+    if (y < blank_rows) {
+      for (int x = 0; x < width; ++x) {
+        if ((x & 1) == 0) bits = rng.next();
+        const uint32_t u = (x & 1) ? uint32_t(bits >> 32) : uint32_t(bits);
+        row[x] = float(round_to_int16(kDarkNoiseCounts * normal_quantile((double(u) + 0.5) * 0x1.0p-32)));
+      }
+      continue;
+    }
     for (int x = 0; x < width; ++x) {
       double v = row[x];
       if (noisy) {
@@ -259,6 +280,11 @@ void add_noise_and_quantise(const SimulationParams& p, int plane, int64_t t, int
 
 }  // namespace
 
+int blanked_rows(const SimulationParams& params) {
+  if (params.blank_rows >= 0) return std::min(params.blank_rows, params.height);
+  return int(std::lround(0.21 * params.height));
+}
+
 void render_frames(const SimulatedSession& s, int plane_index, int64_t first, int count, FrameStack& out) {
   check_range(s, plane_index, first, count);
   const SimulationParams& p = s.params;
@@ -272,7 +298,7 @@ void render_frames(const SimulatedSession& s, int plane_index, int64_t first, in
       const int64_t t = first + i;
       reference_field(plane, t, field);
       warp_frame(plane, tab, p.height, p.width, t, field, row_buffer, out.frame_data(i));
-      add_noise_and_quantise(p, plane_index, t, p.height, p.width, out.frame_data(i));
+      add_noise_and_quantise(p, plane_index, t, p.height, p.width, out.frame_data(i), blank_rows_of(s, t));
     }
   });
 }
