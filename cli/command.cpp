@@ -80,6 +80,43 @@ std::set<std::string> option_names(const po::options_description& d) {
   return names;
 }
 
+// Every option name any command or the shared group declares.
+const std::set<std::string>& every_option_name() {
+  static const std::set<std::string> names = [] {
+    std::set<std::string> all = option_names(shared_options());
+    for (const Command& c : commands())
+      for (const std::string& n : option_names(c.usage().options)) all.insert(n);
+    return all;
+  }();
+  return names;
+}
+
+// The current spelling of an option name (see renamed_options), with a note when it changed.
+std::string current_spelling(const std::string& name, const std::set<std::string>& known, const std::string& where) {
+  if (known.count(name)) return name;
+  for (const auto& [old_name, new_name] : renamed_options())
+    if (name == old_name && known.count(new_name)) {
+      static std::set<std::string> noted;  // once per name and process (apical run parses per stage)
+      if (noted.insert(where + old_name).second)
+        std::cerr << where << ": '" << old_name << "' is a deprecated spelling; use '" << new_name << "'\n";
+      return new_name;
+    }
+  return name;
+}
+
+// Command-line tokens with old option spellings replaced ("--threshold=3" -> "--event-threshold=3").
+std::vector<std::string> respelled_arguments(std::vector<std::string> args, const std::set<std::string>& known,
+                                             const std::string& command) {
+  for (std::string& arg : args) {
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2) continue;
+    const size_t equals = arg.find('=');
+    const std::string name = arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
+    const std::string spelled = current_spelling(name, known, "apical " + command);
+    if (spelled != name) arg = "--" + spelled + (equals == std::string::npos ? "" : arg.substr(equals));
+  }
+  return args;
+}
+
 // Reads one INI file into option tokens for `command`; every key must be known to some command.
 std::vector<std::string> config_tokens(const std::string& file, const Command& command,
                                        const Usage& usage) {
@@ -102,6 +139,7 @@ std::vector<std::string> config_tokens(const std::string& file, const Command& c
     size_t dot = key.find('.');
     std::string section = dot == std::string::npos ? "" : key.substr(0, dot);
     std::string name = dot == std::string::npos ? key : key.substr(dot + 1);
+    name = current_spelling(name, every_option_name(), file);
     std::string value = option.value.empty() ? "" : option.value[0];
     bool known = false;
     if (section.empty()) {
@@ -161,14 +199,45 @@ fs::path Invocation::session_path(const std::string& relative) const {
   return *session / relative;
 }
 
+std::string default_text(double value) {
+  std::ostringstream text;
+  text << std::setprecision(6) << value;
+  return text.str();
+}
+
+const std::vector<std::pair<std::string, std::string>>& renamed_options() {
+  static const std::vector<std::pair<std::string, std::string>> renamed{
+      {"frame_rate_hz", "frame-rate"},    {"pixel_size_um", "pixel-size"},
+      {"threshold", "event-threshold"},   {"min-interval", "event-min-interval"},
+      {"highpass-window", "event-highpass-window"}, {"smoothing", "event-smoothing"},
+  };
+  return renamed;
+}
+
+void add_event_options(po::options_description& options, const stats::EventParams& d) {
+  options.add_options()
+      ("event-threshold", value_default(d.threshold_sigma), "event minimum prominence and height, noise SDs")
+      ("event-min-interval", value_default(d.min_interval_s), "minimum time between events of one ROI, s")
+      ("event-highpass-window", value_default(d.highpass_window_s), "running-median high-pass window for events, s")
+      ("event-smoothing", value_default(d.smoothing_s), "Gaussian SD of the event detection smoothing, s");
+}
+
+stats::EventParams event_params(const Invocation& inv, stats::EventParams p) {
+  p.threshold_sigma = inv.get<double>("event-threshold");
+  p.min_interval_s = inv.get<double>("event-min-interval");
+  p.highpass_window_s = inv.get<double>("event-highpass-window");
+  p.smoothing_s = inv.get<double>("event-smoothing");
+  return p;
+}
+
 void add_acquisition_options(po::options_description& options) {
   options.add_options()
       ("planes", po::value<int>(), "imaging planes interleaved in the raw movie (overrides ScanImage metadata)")
       ("roles", po::value<std::string>(), "comma list of plane roles, soma|dendrite, one per plane")
       ("channels", po::value<int>(), "channels interleaved in the raw movie (channel fastest)")
       ("flyback-frames", po::value<int>(), "discarded flyback frames per volume")
-      ("frame_rate_hz", po::value<double>(), "frame rate per plane, Hz")
-      ("pixel_size_um", po::value<double>(), "pixel size, micrometres");
+      ("frame-rate", po::value<double>(), "frame rate per plane, Hz")
+      ("pixel-size", po::value<double>(), "pixel size, µm");
 }
 
 AcquisitionOverrides acquisition_overrides(const Invocation& inv) {
@@ -177,8 +246,8 @@ AcquisitionOverrides acquisition_overrides(const Invocation& inv) {
   if (vm.count("planes")) o.planes = vm["planes"].as<int>();
   if (vm.count("channels")) o.channels = vm["channels"].as<int>();
   if (vm.count("flyback-frames")) o.flyback_frames = vm["flyback-frames"].as<int>();
-  if (vm.count("frame_rate_hz")) o.frame_rate_hz = vm["frame_rate_hz"].as<double>();
-  if (vm.count("pixel_size_um")) o.pixel_size_um = vm["pixel_size_um"].as<double>();
+  if (vm.count("frame-rate")) o.frame_rate_hz = vm["frame-rate"].as<double>();
+  if (vm.count("pixel-size")) o.pixel_size_um = vm["pixel-size"].as<double>();
   if (vm.count("roles")) {
     std::stringstream s(vm["roles"].as<std::string>());
     std::string role;
@@ -227,7 +296,8 @@ Invocation parse_invocation(const Command& command, int argc, char** argv) {
   Usage usage = command.usage();
   po::options_description all;
   all.add(usage.options).add(shared_options());
-  std::vector<std::string> args(argv + 2, argv + argc);
+  std::vector<std::string> args =
+      respelled_arguments(std::vector<std::string>(argv + 2, argv + argc), option_names(all), command.name);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(all).positional(usage.positional).run(), vm);

@@ -8,9 +8,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "io/movie.hpp"
+#include "stats/events.hpp"
 
 namespace apical::cli {
 
@@ -63,12 +66,27 @@ struct Command {
 // The dispatch table (cli/main.cpp).
 const std::vector<Command>& commands();
 
+// A typed option whose default comes from a parameter struct, shown once in --help and
+// rounded the way a person writes it (0.1, not 0.10000000000000001).
+std::string default_text(double value);
+template <typename T> po::typed_value<T>* value_default(const T& value) {
+  if constexpr (std::is_floating_point_v<T>) return po::value<T>()->default_value(value, default_text(double(value)));
+  else return po::value<T>()->default_value(value);
+}
+
+// Old option spellings still accepted (command line and config files), each with a note
+// naming the new one: {old, new}.
+const std::vector<std::pair<std::string, std::string>>& renamed_options();
+
 // Options of the [acquisition] section of apical.ini, also accepted as flags.
 void add_acquisition_options(po::options_description& options);
 AcquisitionOverrides acquisition_overrides(const Invocation& invocation);
 // Options naming a raw movie (for register, info).
 void add_movie_input_options(po::options_description& options);
 MovieSpec movie_spec(const Invocation& invocation, const std::vector<std::string>& paths);
+// The event detector's options (extract, regress): one spelling, defaults from `defaults`.
+void add_event_options(po::options_description& options, const stats::EventParams& defaults);
+stats::EventParams event_params(const Invocation& invocation, stats::EventParams defaults);
 
 // Parses argv for `command`, reading --config files and a session's apical.ini.
 Invocation parse_invocation(const Command& command, int argc, char** argv);

@@ -36,8 +36,8 @@ Usage export_usage() {
       ("session-description", po::value<std::string>()->default_value(""), "one line about the session (default: from the folder name)")
       ("identifier", po::value<std::string>()->default_value(""), "unique id of the session (default: the folder's name)")
       ("experimenter", po::value<std::string>()->default_value(""), "who recorded it (optional)")
-      ("excitation-lambda", po::value<double>()->default_value(std::nan("")), "excitation wavelength, nm (optional)")
-      ("emission-lambda", po::value<double>()->default_value(std::nan("")), "emission wavelength, nm (optional)");
+      ("excitation-lambda", value_default<double>(std::nan("")), "excitation wavelength, nm (optional)")
+      ("emission-lambda", value_default<double>(std::nan("")), "emission wavelength, nm (optional)");
   add_acquisition_options(u.options);
   u.positional.add("input", 1);
   u.config_sections = {"nwb", "acquisition"};

@@ -38,28 +38,26 @@ Usage extract_usage() {
       ("output,o", po::value<std::string>()->default_value(""), "output file (default SESSION/apical/traces.h5)")
       ("qc", po::value<std::string>()->default_value(""),
        "QC raster PNG (default qc/traces.png beside the output's folder: SESSION/apical/qc/traces.png); 'none' to skip")
-      ("frame-rate", po::value<double>()->default_value(0),
-       "frame rate per plane, Hz (default 0: the frame_rate_hz attribute of registered.h5; an error if that is missing)")
+      ("frame-rate", value_default<double>(0),
+       "frame rate per plane, Hz (0: the frame_rate_hz attribute of registered.h5; an error if that is missing)")
       ("neuropil-coef", po::value<std::string>()->default_value("0.7"),
-       "neuropil coefficient r in F - r*Fneu (dimensionless, default 0.7), or 'estimate' (per ROI)")
-      ("neuropil-coef-min", po::value<float>()->default_value(0.0f), "estimate: lower clip of r (default 0)")
-      ("neuropil-coef-max", po::value<float>()->default_value(1.0f), "estimate: upper clip of r (default 1)")
+       "neuropil coefficient r in F - r*Fneu (dimensionless), or 'estimate' (per ROI)")
+      ("neuropil-coef-min", value_default<float>(0.0f), "estimate: lower clip of r")
+      ("neuropil-coef-max", value_default<float>(1.0f), "estimate: upper clip of r")
 
-      ("neuropil-inner-gap", po::value<float>()->default_value(2.0f),
-       "ring starts beyond this distance from the ROI, px (default 2)")
-      ("neuropil-min-pixels", po::value<int>()->default_value(350), "ring grows until it holds this many pixels (default 350)")
-      ("neuropil-max-radius", po::value<float>()->default_value(60.0f), "ring never reaches beyond this distance, px (default 60)")
-      ("neuropil-roi-margin", po::value<float>()->default_value(1.0f),
-       "pixels within this distance of any ROI are in no ring, px (default 1)")
-      ("baseline", po::value<std::string>()->default_value("maximin"), "baseline F0: maximin | percentile | constant (default maximin)")
-      ("baseline-sigma", po::value<double>()->default_value(1.0), "Gaussian smoothing before the baseline filter, s (default 1; 0 = none)")
-      ("baseline-window", po::value<double>()->default_value(60.0), "running baseline window, s (default 60)")
-      ("baseline-percentile", po::value<double>()->default_value(10.0),
-       "percentile for 'percentile' and 'constant' baselines, % (default 10)")
-      ("event-threshold", po::value<double>()->default_value(3.0), "event minimum prominence and height, noise sigmas (default 3)")
-      ("event-min-interval", po::value<double>()->default_value(1.0), "minimum time between events of one ROI, s (default 1)")
-      ("event-highpass-window", po::value<double>()->default_value(10.0), "running-median high-pass window for events, s (default 10)")
-      ("event-smoothing", po::value<double>()->default_value(0.1), "Gaussian s.d. of the event detection smoothing, s (default 0.1)");
+      ("neuropil-inner-gap", value_default<float>(2.0f),
+       "ring starts beyond this distance from the ROI, px")
+      ("neuropil-min-pixels", po::value<int>()->default_value(350), "ring grows until it holds this many pixels")
+      ("neuropil-max-radius", value_default<float>(60.0f), "ring never reaches beyond this distance, px")
+      ("neuropil-roi-margin", value_default<float>(1.0f),
+       "pixels within this distance of any ROI are in no ring, px")
+      ("baseline", po::value<std::string>()->default_value("maximin"), "baseline F0: maximin | percentile | constant")
+      ("baseline-sigma", value_default<double>(1.0), "Gaussian smoothing before the baseline filter, s (0 = none)")
+      ("baseline-window", value_default<double>(60.0), "running baseline window, s")
+      ("baseline-percentile", value_default<double>(10.0),
+       "percentile for 'percentile' and 'constant' baselines, %")
+      ;
+  add_event_options(u.options, stats::EventParams{});
   u.positional.add("input", -1);
   return u;
 }
@@ -100,10 +98,7 @@ ExtractOptions extract_options(const Invocation& inv) {
   o.baseline.sigma_s = inv.get<double>("baseline-sigma");
   o.baseline.window_s = inv.get<double>("baseline-window");
   o.baseline.percentile = inv.get<double>("baseline-percentile");
-  o.events.threshold_sigma = inv.get<double>("event-threshold");
-  o.events.min_interval_s = inv.get<double>("event-min-interval");
-  o.events.highpass_window_s = inv.get<double>("event-highpass-window");
-  o.events.smoothing_s = inv.get<double>("event-smoothing");
+  o.events = event_params(inv, o.events);
   o.frame_rate_hz = inv.get<double>("frame-rate");
   if (!(o.frame_rate_hz >= 0)) throw InputError("--frame-rate must be > 0 Hz (or 0: from registered.h5)");
   o.batch_size = inv.batch_size;

@@ -30,9 +30,9 @@ Usage import_usage() {
       ("nwb", po::value<std::string>()->default_value(""), "the NWB file to read")
       ("frame-size", po::value<std::string>()->default_value(""),
        "HEIGHTxWIDTH of the frames, px, when the file does not tell it (no TwoPhotonSeries data)")
-      ("neuropil-coef", po::value<float>()->default_value(0.7f), "r in F - r*Fneu for a dF/F computed here")
-      ("baseline-window", po::value<double>()->default_value(b.window_s), "baseline running window, s (dF/F computed here)")
-      ("baseline-sigma", po::value<double>()->default_value(b.sigma_s), "Gaussian smoothing before the baseline, s");
+      ("neuropil-coef", value_default<float>(0.7f), "r in F - r*Fneu for a dF/F computed here")
+      ("baseline-window", value_default<double>(b.window_s), "baseline running window, s (dF/F computed here)")
+      ("baseline-sigma", value_default<double>(b.sigma_s), "Gaussian smoothing before the baseline, s");
   add_acquisition_options(u.options);
   u.positional.add("input", 1);
   u.config_sections = {"acquisition"};

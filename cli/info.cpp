@@ -5,6 +5,7 @@
 #include "cli/command.hpp"
 #include "io/error.hpp"
 #include "io/h5.hpp"
+#include "io/schema.hpp"
 
 namespace apical::cli {
 
@@ -15,8 +16,10 @@ Usage info_usage() {
       "Prints what each file holds: for movies (TIFF incl. ScanImage, HDF5, raw) the page count,\n"
       "frame size, sample type, planes, channels, frames per plane, frame rate and scan mode; for\n"
       "HDF5 files every dataset with its shape and type, and for apical outputs their provenance\n"
-      "(apical version, command line, parameters, inputs, time).";
-  u.options.add_options()("input", po::value<std::vector<std::string>>()->required(), "files to describe");
+      "(apical version, command line, parameters, inputs, time). With --schema, prints the layout\n"
+      "of apical's own files (every dataset, its dimensions, units and meaning) as Markdown.";
+  u.options.add_options()("input", po::value<std::vector<std::string>>(), "files to describe")
+      ("schema", po::bool_switch(), "print the layout of apical's output files and exit");
   add_movie_input_options(u.options);
   add_acquisition_options(u.options);
   u.positional.add("input", -1);
@@ -100,6 +103,11 @@ void describe_movie(const Invocation& inv, const std::string& path) {
 }  // namespace
 
 int info_run(const Invocation& inv) {
+  if (inv.get<bool>("schema")) {
+    std::cout << schema_markdown();
+    return kOk;
+  }
+  if (!inv.options.count("input")) throw InputError("no FILE given (see apical info --help)");
   for (const auto& path : inv.get<std::vector<std::string>>("input")) {
     bool hdf5 = H5Fis_hdf5(path.c_str()) > 0;
     bool as_movie = !hdf5 || inv.has("dataset");

@@ -26,7 +26,7 @@ Usage register_usage() {
       ("nonrigid", po::value<bool>()->default_value(false)->implicit_value(true), "add piecewise non-rigid correction")
       ("block-size", po::value<int>()->default_value(128), "non-rigid block size, px (blocks overlap by half)")
       ("max-block-shift", po::value<int>()->default_value(5), "largest block shift beyond the rigid one, px")
-      ("block-snr", po::value<float>()->default_value(1.2f), "blocks whose peak SNR is below this borrow from neighbours")
+      ("block-snr", value_default<float>(1.2f), "blocks whose peak SNR is below this borrow from neighbours")
       ("bidi", po::value<std::string>()->default_value("auto"), "bidirectional scan-phase offset: auto | off | <px>")
       ("shifts-from", po::value<int>()->default_value(-1), "apply this plane's shifts to the other planes (-1: estimate each)")
       ("reference-frames", po::value<int>()->default_value(300), "frames sampled evenly for the reference image")
@@ -52,7 +52,7 @@ int register_run(const Invocation& inv) {
   auto movie = open_movie(movie_spec(inv, inputs), acquisition_overrides(inv));
   if (movie->acquisition().source.empty())
     note(inv, "no ScanImage metadata or apical.ini found: reading " + std::to_string(movie->planes()) +
-                  " plane(s); set [acquisition] planes/roles/frame_rate_hz if that is wrong");
+                  " plane(s); set [acquisition] planes/roles/frame-rate if that is wrong");
 
   RegisterOptions options;
   options.params.max_shift_px = inv.get<int>("max-shift");

@@ -1,7 +1,8 @@
-// apical regress: dendritic instructive signals (DESIGN §4) -> regress.h5.
+// apical regress: dendritic instructive signals (docs/DESIGN.md §4) -> regress.h5.
 #include <cmath>
 #include <iomanip>
 #include <sstream>
+#include <tuple>
 
 #include <filesystem>
 
@@ -15,6 +16,7 @@ namespace apical::cli {
 Usage regress_usage() {
   const RegressParams d;
   const stats::EventParams e;
+  const stats::PaperEventParams pe;
   Usage u;
   u.synopsis =
       "apical regress [options] SESSION\n"
@@ -39,27 +41,40 @@ Usage regress_usage() {
       ("rois", po::value<std::string>()->default_value(""), "rois.h5 (default SESSION/apical/rois.h5)")
       ("bci", po::value<std::string>()->default_value(""), "BCI log folder (default SESSION/bci)")
       ("output,o", po::value<std::string>()->default_value(""), "output file (default SESSION/apical/regress.h5)")
-      ("match-radius", po::value<double>()->default_value(8.0),
+      ("match-radius", value_default<double>(8.0),
        "largest distance between an online ensemble centroid and an offline soma ROI centroid, px")
-      ("frame-rate", po::value<double>()->default_value(0.0),
+      ("frame-rate", value_default<double>(0.0),
        "frame rate per plane, Hz, when traces.h5 lacks it (0: take it from traces.h5)")
-      ("threshold", po::value<double>()->default_value(e.threshold_sigma), "event threshold (minimum prominence), noise SD")
-      ("min-interval", po::value<double>()->default_value(e.min_interval_s), "minimum time between events, s")
-      ("highpass-window", po::value<double>()->default_value(e.highpass_window_s), "running-median baseline window, s")
-      ("smoothing", po::value<double>()->default_value(e.smoothing_s), "Gaussian SD of the detection smoothing, s")
-      ("window", po::value<double>()->default_value(d.window_s), "window w of d_error and reward, s")
-      ("dendrite-pre", po::value<double>()->default_value(d.dendrite_pre_s), "dendritic peak searched from this long before the somatic peak, s")
-      ("dendrite-post", po::value<double>()->default_value(d.dendrite_post_s), "... to this long after it, s")
+      ("event-method", po::value<std::string>()->default_value(d.event_method),
+       "'apical' (running-median high-pass, MAD noise) or 'paper' (the published detector: Butterworth "
+       "high-pass, threshold x SD of the filtered trace, amplitude from the trough to the maximum after)")
+      ("event-cutoff", value_default<double>(pe.cutoff_fraction),
+       "paper method: high-pass cut-off as a fraction of the frame rate")
+      ("event-filter-order", po::value<int>()->default_value(pe.order), "paper method: Butterworth order (even)")
+      ("window", value_default<double>(d.window_s), "window w of d_error and reward, s")
+      ("dendrite-pre", value_default<double>(d.dendrite_pre_s), "dendritic peak searched from this long before the somatic peak, s")
+      ("dendrite-post", value_default<double>(d.dendrite_post_s), "... to this long after it, s")
       ("min-events", po::value<int>()->default_value(d.min_events), "somatic events a neuron needs for its SD fit and GLM")
+      ("sd-fit", po::value<std::string>()->default_value(d.sd_fit),
+       "SD model: 'linear', or 'aic' (the least AIC of linear, proportional and saturating; reported per neuron)")
+      ("reference-condition", po::value<std::string>()->default_value(""),
+       "COLUMN=VALUE of bci/frames.csv (e.g. opto=0): SD fits on those events only, residuals of every event "
+       "relative to them, and residuals compared between conditions (empty: none)")
+      ("sensitivity", po::bool_switch()->default_value(d.sensitivity),
+       "re-fit the pooled model with the threshold x 0.7, 1, 1.3 and the window 0.5, 1, 2 s (/sensitivity)")
       ("permutations", po::value<int>()->default_value(d.permutations), "circular-shift permutations (0: none)")
-      ("min-shift", po::value<double>()->default_value(d.permutation_min_shift_s), "smallest circular shift of the behaviour, s")
+      ("min-shift", value_default<double>(d.permutation_min_shift_s), "smallest circular shift of the behaviour, s")
       ("seed", po::value<uint64_t>()->default_value(d.seed), "random seed of permutations and shuffles")
       ("cv-folds", po::value<int>()->default_value(d.cv_folds), "cross-validation folds (network prediction, decoding)")
-      ("ridge-lambda", po::value<double>()->default_value(d.ridge_lambda), "ridge penalty on standardised predictors, in observations")
-      ("network-window", po::value<double>()->default_value(d.network_window_s), "other neurons' activity averaged over this window around each event, s")
+      ("ridge-lambda", value_default<double>(d.ridge_lambda), "ridge penalty on standardised predictors, in observations")
+      ("network-window", value_default<double>(d.network_window_s), "other neurons' activity averaged over this window around each event, s")
       ("network-shuffles", po::value<int>()->default_value(d.network_shuffles), "shuffles of the residuals for the network-prediction null")
       ("decoding-shuffles", po::value<int>()->default_value(d.decoding_shuffles), "shuffles of the trial labels for the decoding null")
+      ("decoding-bin", value_default<double>(d.decoding_bin_s), "decoding over time: bin width, s")
+      ("decoding-span", value_default<double>(d.decoding_span_s),
+       "decoding over time: bins cover this long before and after each trial's outcome, s")
       ("trials-per-block", po::value<int>()->default_value(d.trials_per_block), "trials per block of the learning curve");
+  add_event_options(u.options, e);
   u.positional.add("input", -1);
   u.config_sections = {"acquisition"};
   return u;
@@ -101,10 +116,7 @@ int regress_run(const Invocation& inv) {
 
   RegressParams p;
   p.frame_rate_hz = in.frame_rate_hz;
-  p.events.threshold_sigma = inv.get<double>("threshold");
-  p.events.min_interval_s = inv.get<double>("min-interval");
-  p.events.highpass_window_s = inv.get<double>("highpass-window");
-  p.events.smoothing_s = inv.get<double>("smoothing");
+  p.events = event_params(inv, p.events);
   p.window_s = inv.get<double>("window");
   p.dendrite_pre_s = inv.get<double>("dendrite-pre");
   p.dendrite_post_s = inv.get<double>("dendrite-post");
@@ -118,6 +130,15 @@ int regress_run(const Invocation& inv) {
   p.network_shuffles = inv.get<int>("network-shuffles");
   p.decoding_shuffles = inv.get<int>("decoding-shuffles");
   p.trials_per_block = inv.get<int>("trials-per-block");
+  p.event_method = inv.get<std::string>("event-method");
+  p.paper_events.cutoff_fraction = inv.get<double>("event-cutoff");
+  p.paper_events.order = inv.get<int>("event-filter-order");
+  p.sd_fit = inv.get<std::string>("sd-fit");
+  if (const std::string ref = inv.get<std::string>("reference-condition"); !ref.empty())
+    std::tie(p.reference_column, p.reference_value) = parse_reference_condition(ref);
+  p.sensitivity = inv.get<bool>("sensitivity");
+  p.decoding_bin_s = inv.get<double>("decoding-bin");
+  p.decoding_span_s = inv.get<double>("decoding-span");
 
   const RegressResult r = analyze_session(in.soma_dff, in.dendrite_dff, in.neurons, in.log, p);
   write_regress(out.temp_path().string(), r, in, p, Provenance{inv.command_line, inv.parameters(), used});

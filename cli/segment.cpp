@@ -39,20 +39,20 @@ Usage segment_usage() {
       ("soma-diameter", po::value<std::string>()->default_value("auto"),
        "typical soma diameter: 'auto' (estimated from the summary images), px (e.g. 9 or 9px), or um with the "
        "pixel size from the movie's metadata or apical.ini (e.g. 12um)")
-      ("dendrite-length", po::value<float>()->default_value(12.0f), "longest single dendrite segment, px")
-      ("soma-threshold", po::value<float>()->default_value(4.0f),
+      ("dendrite-length", value_default<float>(12.0f), "longest single dendrite segment, px")
+      ("soma-threshold", value_default<float>(4.0f),
        "soma seeds: robust z-score of the blob-filtered correlation image, at least this")
-      ("dendrite-threshold", po::value<float>()->default_value(4.0f),
+      ("dendrite-threshold", value_default<float>(4.0f),
        "dendrite seeds: robust z-score of the blob-filtered correlation image, at least this")
-      ("dendrite-merge-correlation", po::value<float>()->default_value(0.9f),
+      ("dendrite-merge-correlation", value_default<float>(0.9f),
        "dendrite pieces closer than 5 px whose noise-corrected trace correlation is at least this are one ROI "
        "(> 1: never merge)")
       ("max-rois", po::value<int>()->default_value(1000), "most ROIs kept per plane (by quality)")
-      ("pair-sigma", po::value<float>()->default_value(10.0f), "pairing: lateral-distance prior sigma, px")
-      ("pair-max-distance", po::value<float>()->default_value(25.0f), "pairing: largest soma-dendrite distance, px")
-      ("pair-min-correlation", po::value<float>()->default_value(0.25f),
+      ("pair-sigma", value_default<float>(10.0f), "pairing: lateral-distance prior sigma, px")
+      ("pair-max-distance", value_default<float>(25.0f), "pairing: largest soma-dendrite distance, px")
+      ("pair-min-correlation", value_default<float>(0.25f),
        "pairing: least correlation of the high-passed binned traces (Pearson r)")
-      ("pair-min-confidence", po::value<float>()->default_value(0.5f), "pairing: least confidence, 0..1")
+      ("pair-min-confidence", value_default<float>(0.5f), "pairing: least confidence, 0..1")
       ("pairs", po::value<std::string>()->default_value(""),
        "CSV 'soma_roi,dendrite_roi' (0-based ROI indices of the soma and dendrite planes): replaces the "
        "automatic pairing");

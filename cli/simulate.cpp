@@ -1,5 +1,5 @@
 // apical simulate OUTDIR: a synthetic session folder as a microscope and BCI rig write it,
-// plus truth.h5 beside it for scoring every stage (DESIGN §5).
+// plus truth.h5 beside it for scoring every stage (docs/DESIGN.md §5).
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -33,23 +33,30 @@ Usage simulate_usage() {
       ("height", po::value<int>()->default_value(d.height), "frame height, px")
       ("width", po::value<int>()->default_value(d.width), "frame width, px")
       ("frames", po::value<int64_t>()->default_value(d.frames), "frames per plane (imaging volumes)")
-      ("frame-rate", po::value<double>()->default_value(d.frame_rate_hz), "frame rate per plane, Hz")
-      ("pixel-size", po::value<double>()->default_value(d.pixel_size_um), "pixel size, um")
+      ("frame-rate", value_default<double>(d.frame_rate_hz), "frame rate per plane, Hz")
+      ("pixel-size", value_default<double>(d.pixel_size_um), "pixel size, um")
       ("neurons", po::value<int>()->default_value(d.neurons), "paired neurons (soma + 1-3 dendrite ROIs each)")
       ("distractors", po::value<int>()->default_value(d.distractors), "unpaired ROIs (half somata, half dendrites)")
       ("ensemble-plus", po::value<int>()->default_value(d.ensemble_plus), "P+ neurons driving the cursor up")
       ("ensemble-minus", po::value<int>()->default_value(d.ensemble_minus), "P- neurons driving it down")
-      ("max-shift", po::value<double>()->default_value(d.max_shift_px), "largest rigid displacement, px")
-      ("nonrigid", po::value<double>()->default_value(d.nonrigid_px), "largest non-rigid displacement, px (0: rigid only)")
-      ("bidi", po::value<double>()->default_value(d.bidi_px), "bidirectional scan-phase offset of odd lines, px")
-      ("photons", po::value<double>()->default_value(d.photons_per_unit), "photons per count (shot noise; larger = less noise; 0 = none)")
-      ("c-reward", po::value<double>()->default_value(d.c_reward), "effect of reward on the dendritic residual, dF/F")
-      ("c-derr", po::value<double>()->default_value(d.c_derr), "effect of the error change, dF/F per position")
-      ("residual-noise", po::value<double>()->default_value(d.residual_noise), "SD of the dendritic residual noise, dF/F")
-      ("event-rate", po::value<double>()->default_value(d.event_rate_hz), "somatic event rate at session start, Hz")
-      ("learning", po::value<double>()->default_value(d.learning), "P+ event rates reach (1+learning)x by the session end; P- fall by half that")
-      ("dendrite-event-rate", po::value<double>()->default_value(d.dendrite_event_rate_hz), "isolated dendritic events per dendrite ROI, Hz")
-      ("early-hit-rate", po::value<double>()->default_value(d.early_hit_rate), "BCI threshold set for this hit rate in the first third")
+      ("max-shift", value_default<double>(d.max_shift_px), "largest rigid displacement, px")
+      ("nonrigid", value_default<double>(d.nonrigid_px), "largest non-rigid displacement, px (0: rigid only)")
+      ("bidi", value_default<double>(d.bidi_px), "bidirectional scan-phase offset of odd lines, px")
+      ("photons", value_default<double>(d.photons_per_unit), "photons per count (shot noise; larger = less noise; 0 = none)")
+      ("c-reward", value_default<double>(d.c_reward), "effect of reward on the dendritic residual, dF/F")
+      ("c-derr", value_default<double>(d.c_derr), "effect of the error change, dF/F per position")
+      ("residual-noise", value_default<double>(d.residual_noise), "SD of the dendritic residual noise, dF/F")
+      ("event-rate", value_default<double>(d.event_rate_hz), "somatic event rate at session start, Hz")
+      ("learning", value_default<double>(d.learning), "P+ event rates reach (1+learning)x by the session end; P- fall by half that")
+      ("dendrite-event-rate", value_default<double>(d.dendrite_event_rate_hz), "isolated dendritic events per dendrite ROI, Hz")
+      ("early-hit-rate", value_default<double>(d.early_hit_rate), "BCI threshold set for this hit rate in the first third")
+      ("opto", po::bool_switch()->default_value(d.opto),
+       "optogenetic experiment: on a fraction of the trials the dendritic gain is reduced; writes an opto 0/1 "
+       "column in bci/frames.csv and /opto in the truth file")
+      ("opto-trial-fraction", value_default<double>(d.opto_trial_fraction),
+       "with --opto: fraction of trials stimulated (light on from trial start to end)")
+      ("opto-dendrite-gain", value_default<double>(d.opto_dendrite_gain),
+       "with --opto: factor on the dendrite's gain on the somatic amplitude under stimulation")
       ("seed", po::value<uint64_t>()->default_value(d.seed), "random seed")
       ("preset", po::value<std::string>()->default_value("default"),
        "'default', or 'dense-cortex': ring somata with dark nuclei, ~230 per 512x512 px, touching; uneven "
@@ -84,6 +91,9 @@ SimulationParams simulation_params(const Invocation& inv) {
   p.dendrite_event_rate_hz = inv.get<double>("dendrite-event-rate");
   p.early_hit_rate = inv.get<double>("early-hit-rate");
   p.seed = inv.get<uint64_t>("seed");
+  p.opto = inv.get<bool>("opto");
+  p.opto_trial_fraction = inv.get<double>("opto-trial-fraction");
+  p.opto_dendrite_gain = inv.get<double>("opto-dendrite-gain");
   const int neurons = p.neurons, distractors = p.distractors;
   apply_preset(p, inv.get<std::string>("preset"));
   if (!inv.options["neurons"].defaulted()) p.neurons = neurons;
@@ -113,7 +123,7 @@ void write_apical_ini(const fs::path& path, const SimulationParams& p) {
   ini << "# Written by apical simulate. Options of any stage may be added in [register],\n"
       << "# [segment], [extract], [regress] sections; the command line wins over this file.\n"
       << "[acquisition]\nplanes = 2\nroles = soma,dendrite\nchannels = 1\n"
-      << std::setprecision(10) << "frame_rate_hz = " << p.frame_rate_hz << "\npixel_size_um = " << p.pixel_size_um << "\n";
+      << std::setprecision(10) << "frame-rate = " << p.frame_rate_hz << "\npixel-size = " << p.pixel_size_um << "\n";
   write_whole_file(path, ini.str());
 }
 

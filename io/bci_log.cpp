@@ -1,6 +1,7 @@
 #include "io/bci_log.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <type_traits>
@@ -27,26 +28,59 @@ struct CsvRow {
   std::vector<std::string> cells;
 };
 
-// Rows of a CSV file after checking its header; each row split on commas.
-std::vector<CsvRow> read_csv(const fs::path& path, const std::string& header) {
+std::vector<std::string> split_commas(const std::string& line) {
+  std::vector<std::string> cells;
+  std::stringstream s(line);
+  std::string cell;
+  while (std::getline(s, cell, ',')) cells.push_back(cell);
+  if (!line.empty() && line.back() == ',') cells.push_back("");  // a last, empty cell
+  return cells;
+}
+
+bool is_column_name(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// Named columns after `header` (frames.csv only); the header must start with `header`.
+std::vector<std::string> extra_columns(const fs::path& path, const std::string& line, const std::string& header) {
+  const bool exact = line == header;
+  if (!exact && line.rfind(header + ",", 0) != 0)
+    throw file_error(path.string(), "header is '" + line + "'; expected '" + header + "'");
+  if (exact) return {};
+  const std::string rest = line.substr(header.size() + 1);
+  std::vector<std::string> names = rest.empty() ? std::vector<std::string>{""} : split_commas(rest);
+  std::vector<std::string> seen = split_commas(header);
+  for (const std::string& name : names) {
+    if (!is_column_name(name))
+      throw file_error(path.string(), "header column '" + name + "' is not a name (letters, digits, '_')");
+    if (std::find(seen.begin(), seen.end(), name) != seen.end())
+      throw file_error(path.string(), "header names column '" + name + "' twice");
+    seen.push_back(name);
+  }
+  return names;
+}
+
+// Rows of a CSV file after checking its header; each row split on commas. With `extras`,
+// named columns after the standard ones are allowed and returned there.
+std::vector<CsvRow> read_csv(const fs::path& path, const std::string& header,
+                             std::vector<std::string>* extras = nullptr) {
   std::ifstream in(path);
   if (!in) throw file_error(path.string(), "missing (the BCI log needs frames.csv, trials.csv and ensemble.csv)");
   std::string line;
   if (!std::getline(in, line)) throw file_error(path.string(), "is empty");
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line != header) throw file_error(path.string(), "header is '" + line + "'; expected '" + header + "'");
-  size_t columns = size_t(std::count(header.begin(), header.end(), ',')) + 1;
+  if (extras) *extras = extra_columns(path, line, header);
+  else if (line != header) throw file_error(path.string(), "header is '" + line + "'; expected '" + header + "'");
+  size_t columns = size_t(std::count(header.begin(), header.end(), ',')) + 1 + (extras ? extras->size() : 0);
   std::vector<CsvRow> rows;
   int number = 1;
   while (std::getline(in, line)) {
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    CsvRow row{number, {}};
-    std::stringstream s(line);
-    std::string cell;
-    while (std::getline(s, cell, ',')) row.cells.push_back(cell);
-    if (!line.empty() && line.back() == ',') row.cells.push_back("");  // a last, empty cell
+    CsvRow row{number, split_commas(line)};
     if (row.cells.size() != columns)
       throw file_error(path.string(), "line " + std::to_string(number) + " has " + std::to_string(row.cells.size()) +
                                           " values; expected " + std::to_string(columns));
@@ -74,9 +108,10 @@ void check_position(int value, const fs::path& path, int line, const char* colum
     throw line_error(path, line, std::string(column) + " " + std::to_string(value) + " outside positions 0..6");
 }
 
-std::vector<BciFrameRow> read_frames(const fs::path& path, std::vector<int>& lines) {
+std::vector<BciFrameRow> read_frames(const fs::path& path, std::vector<int>& lines,
+                                     std::vector<std::string>& extras) {
   std::vector<BciFrameRow> frames;
-  for (const CsvRow& row : read_csv(path, kFramesHeader)) {
+  for (const CsvRow& row : read_csv(path, kFramesHeader, &extras)) {
     const auto& r = row.cells;
     BciFrameRow f;
     f.frame = parse<int64_t>(r[0], path, row.line, "frame");
@@ -85,6 +120,7 @@ std::vector<BciFrameRow> read_frames(const fs::path& path, std::vector<int>& lin
     f.cursor = parse<int>(r[3], path, row.line, "cursor");
     f.target = parse<int>(r[4], path, row.line, "target");
     f.trial = parse<int>(r[5], path, row.line, "trial");
+    for (size_t c = 0; c < extras.size(); ++c) f.extra.push_back(parse<double>(r[6 + c], path, row.line, extras[c].c_str()));
     if (f.frame != int64_t(frames.size()))
       throw line_error(path, row.line, "frame " + std::to_string(f.frame) + " out of order; expected " +
                                            std::to_string(frames.size()));
@@ -165,7 +201,7 @@ std::vector<EnsembleRow> read_ensemble(const fs::path& path, std::vector<int>& l
 BciLog read_bci_log(const fs::path& folder) {
   BciLog log;
   log.folder = folder;
-  log.frames = read_frames(folder / "frames.csv", log.frame_lines);
+  log.frames = read_frames(folder / "frames.csv", log.frame_lines, log.extra_columns);
   log.trials = read_trials(folder / "trials.csv", log.trial_lines);
   log.ensemble = read_ensemble(folder / "ensemble.csv", log.ensemble_lines);
   return log;
@@ -194,9 +230,14 @@ void check_bci_log_fits(const BciLog& log, int64_t frames, int height, int width
 void write_bci_log(const fs::path& folder, const BciLog& log) {
   fs::create_directories(folder);
   std::ostringstream frames, trials, ensemble;
-  frames << kFramesHeader << "\n" << std::setprecision(9);
-  for (const auto& f : log.frames)
-    frames << f.frame << "," << f.time_s << "," << f.control << "," << f.cursor << "," << f.target << "," << f.trial << "\n";
+  frames << kFramesHeader;
+  for (const std::string& name : log.extra_columns) frames << "," << name;
+  frames << "\n" << std::setprecision(9);
+  for (const auto& f : log.frames) {
+    frames << f.frame << "," << f.time_s << "," << f.control << "," << f.cursor << "," << f.target << "," << f.trial;
+    for (size_t c = 0; c < log.extra_columns.size(); ++c) frames << "," << f.extra.at(c);
+    frames << "\n";
+  }
   trials << kTrialsHeader << "\n";
   for (const auto& t : log.trials)
     trials << t.trial << "," << t.start_frame << "," << t.end_frame << "," << (t.hit ? "hit" : "miss") << ","

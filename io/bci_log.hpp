@@ -1,5 +1,5 @@
 #pragma once
-// The BCI log of a session (DESIGN §3): bci/frames.csv, bci/trials.csv, bci/ensemble.csv.
+// The BCI log of a session (docs/DESIGN.md §3): bci/frames.csv, bci/trials.csv, bci/ensemble.csv.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -14,6 +14,7 @@ struct BciFrameRow {
   int cursor = 0;  // position 0..6
   int target = 0;  // position 0..6
   int trial = -1;  // -1 between trials
+  std::vector<double> extra;  // values of BciLog::extra_columns, in that order
 };
 
 struct BciTrialRow {
@@ -33,6 +34,8 @@ struct EnsembleRow {
 
 struct BciLog {
   std::vector<BciFrameRow> frames;
+  // Named columns of frames.csv after the six standard ones (e.g. "opto", 0/1 per frame).
+  std::vector<std::string> extra_columns;
   std::vector<BciTrialRow> trials;
   std::vector<EnsembleRow> ensemble;
   // Where it was read from, and each row's line in its file (for messages; empty when built).
@@ -40,8 +43,9 @@ struct BciLog {
   std::vector<int> frame_lines, trial_lines, ensemble_lines;
 };
 
-// Reads the three files from `folder` (the session's bci/). InputError naming the file and
-// line for: a missing file, a wrong header, a bad or non-finite value; frames missing,
+// Reads the three files from `folder` (the session's bci/). frames.csv may carry extra named
+// numeric columns after the standard six (names: letters, digits, '_', not starting with a
+// digit; unique). InputError naming the file and line for: a missing file, a wrong header, a bad or non-finite value; frames missing,
 // repeated or out of order; cursor or target outside 0..6; a trial ending before it starts,
 // overlapping or preceding the previous trial, or repeating its id; a hit's reward frame
 // outside its trial, a miss with a reward frame; an ensemble neuron at a negative position,

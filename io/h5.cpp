@@ -1,5 +1,7 @@
 #include "io/h5.hpp"
 
+#include <hdf5_hl.h>
+
 #include <sys/statvfs.h>
 
 #include <cerrno>
@@ -114,13 +116,18 @@ Handle string_type(size_t length) {
 
 void write_string_attribute(hid_t object, const std::string& name, const std::string& value,
                             const std::string& file) {
+  // Variable-length UTF-8: h5py reads it as str (a fixed-length one comes back as bytes),
+  // MATLAB's h5readatt as char.
   if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
-  Handle type = string_type(value.size() + 1);
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.id(), H5T_VARIABLE);
+  H5Tset_cset(type.id(), H5T_CSET_UTF8);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Handle attr(check_id(H5Acreate2(object, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
                        file, "create attribute " + name),
               H5Aclose);
-  check(H5Awrite(attr.id(), type.id(), value.c_str()), file, "write attribute " + name);
+  const char* text = value.c_str();
+  check(H5Awrite(attr.id(), type.id(), &text), file, "write attribute " + name);
 }
 
 template <typename T>
@@ -144,7 +151,7 @@ std::optional<std::string> read_string_attribute(hid_t object, const std::string
     char* text = nullptr;
     Handle mem = Handle(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.id(), H5T_VARIABLE);
-    H5Tset_cset(mem.id(), H5Tget_cset(type.id()));  // HDF5 converts no character set (UTF-8 in NWB files)
+    H5Tset_cset(mem.id(), H5Tget_cset(type.id()));  // HDF5 converts no ASCII <-> UTF-8
     if (H5Aread(attr.id(), mem.id(), &text) < 0 || !text) return std::nullopt;
     std::string value(text);
     H5free_memory(text);
@@ -153,6 +160,7 @@ std::optional<std::string> read_string_attribute(hid_t object, const std::string
   size_t size = H5Tget_size(type.id());
   std::string buffer(size, '\0');
   Handle mem = string_type(size);
+  H5Tset_cset(mem.id(), H5Tget_cset(type.id()));
   if (H5Aread(attr.id(), mem.id(), buffer.data()) < 0) return std::nullopt;
   buffer.resize(std::strlen(buffer.c_str()));
   return buffer;
@@ -270,6 +278,21 @@ template <typename T> void Dataset::set_attribute(const std::string& name, const
 void Dataset::set_attribute(const std::string& name, const std::string& value) {
   write_string_attribute(handle_.id(), name, value, file_);
 }
+void Dataset::set_dimension_labels(const std::vector<std::string>& labels) {
+  const size_t rank = dims().size();
+  for (size_t i = 0; i < rank && i < labels.size(); ++i)
+    check(H5DSset_label(handle_.id(), unsigned(i), labels[i].c_str()), file_, "label dimension of " + path_);
+}
+
+bool Dataset::dimension_labels_complete() const {
+  const size_t rank = dims().size();
+  for (size_t i = 0; i < rank; ++i) {
+    char label[256] = {0};
+    if (H5DSget_label(handle_.id(), unsigned(i), label, sizeof label) <= 0) return false;
+  }
+  return true;
+}
+
 std::optional<std::string> Dataset::string_attribute(const std::string& name) const {
   return read_string_attribute(handle_.id(), name);
 }
@@ -383,6 +406,18 @@ std::vector<std::string> Group::children() const {
       },
       &names);
   return names;
+}
+
+std::vector<std::string> Group::dataset_paths() const {
+  std::vector<std::string> paths;
+  H5Ovisit(
+      handle_.id(), H5_INDEX_NAME, H5_ITER_INC,
+      [](hid_t, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+        if (info->type == H5O_TYPE_DATASET) static_cast<std::vector<std::string>*>(data)->push_back(name);
+        return 0;
+      },
+      &paths);
+  return paths;
 }
 
 template <typename T> void Group::set_attribute(const std::string& name, const T& value) {

@@ -78,6 +78,9 @@ class Dataset {
   template <typename T> void set_attribute(const std::string& name, const T& value);
   void set_attribute(const std::string& name, const std::string& value);
   std::optional<std::string> string_attribute(const std::string& name) const;
+  // Names of the dimensions, slowest first (HDF5 dimension labels, h5py's ds.dims[i].label).
+  void set_dimension_labels(const std::vector<std::string>& labels);
+  bool dimension_labels_complete() const;  // every dimension has a non-empty label
 
  private:
   void read_box_raw(const Dims& offset, const Dims& count, hid_t mem_type, void* out) const;
@@ -118,6 +121,8 @@ class Group {
     return dataset(name).read<T>();
   }
   std::vector<std::string> children() const;
+  // Paths (relative to this group) of every dataset below it, in name order.
+  std::vector<std::string> dataset_paths() const;
 
   template <typename T> void set_attribute(const std::string& name, const T& value);
   void set_attribute(const std::string& name, const std::string& value);

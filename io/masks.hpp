@@ -1,5 +1,5 @@
 #pragma once
-// ROI masks as sparse ragged arrays (DESIGN §3): pixel index y*W+x, weight, and offsets
+// ROI masks as sparse ragged arrays (docs/DESIGN.md §3): pixel index y*W+x, weight, and offsets
 // so ROI i owns entries offsets[i]..offsets[i+1]. Used by rois.h5 and truth.h5.
 #include <cstdint>
 #include <vector>

@@ -1,5 +1,7 @@
 #include "io/provenance.hpp"
 
+#include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <sstream>
@@ -25,10 +27,31 @@ std::string utc_now_iso8601() {
 
 // An apical output is identified by its own provenance (a touched but unchanged file stays
 // the same input); any other file by its size and modification time.
+static std::string absolute_path(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  return ec ? path : absolute.lexically_normal().string();
+}
+
+// ISO-8601 UTC with the file system's full resolution (a rewrite within a second still shows).
+static std::string iso8601(std::filesystem::file_time_type time) {
+  using namespace std::chrono;
+  const auto since_epoch = file_clock::to_sys(time).time_since_epoch();
+  const auto whole = floor<seconds>(since_epoch);
+  const std::time_t t = system_clock::to_time_t(system_clock::time_point(whole));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%S", &tm);
+  char fraction[16];
+  std::snprintf(fraction, sizeof fraction, ".%09lldZ", static_cast<long long>(duration_cast<nanoseconds>(since_epoch - whole).count()));
+  return std::string(buffer) + fraction;
+}
+
 static std::string describe_one_input(const std::string& path) {
   namespace fs = std::filesystem;
   std::ostringstream line;
-  line << path;
+  line << absolute_path(path);
   std::error_code ec;
   bool apical_output = false;
   if (fs::is_regular_file(path, ec) && H5Fis_hdf5(path.c_str()) > 0) {
@@ -38,8 +61,8 @@ static std::string describe_one_input(const std::string& path) {
     }
   }
   if (!apical_output && fs::is_regular_file(path, ec)) {
-    auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
-    line << " (" << fs::file_size(path, ec) << " bytes, modified " << mtime << ")";
+    const auto mtime = fs::last_write_time(path, ec);
+    line << " (" << fs::file_size(path, ec) << " bytes, modified " << (ec ? std::string("?") : iso8601(mtime)) << ")";
   }
   if (fs::is_directory(path, ec)) line << " (folder)";
   if (apical_output) {
@@ -65,7 +88,7 @@ std::string describe_inputs(const std::vector<std::string>& inputs) {
 
 void write_provenance(h5::Group& root, const Provenance& provenance) {
   std::string inputs;
-  for (const auto& input : provenance.inputs) inputs += input + "\n";
+  for (const auto& input : provenance.inputs) inputs += absolute_path(input) + "\n";
   root.set_attribute("apical_version", std::string(APICAL_VERSION));
   root.set_attribute("command_line", provenance.command_line);
   root.set_attribute("parameters", parameters_text(provenance.parameters));

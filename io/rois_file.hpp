@@ -1,5 +1,5 @@
 #pragma once
-// rois.h5 (DESIGN §3): per plane the ROI masks as sparse ragged arrays with a kind each,
+// rois.h5 (docs/DESIGN.md §3): per plane the ROI masks as sparse ragged arrays with a kind each,
 // per-ROI statistics as parallel 1-D arrays, and the soma<->dendrite pairs.
 #include <map>
 #include <string>

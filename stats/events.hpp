@@ -1,5 +1,5 @@
 #pragma once
-// Calcium-event detection on a dF/F trace (DESIGN §4.1).
+// Calcium-event detection on a dF/F trace (docs/DESIGN.md §4.1).
 //
 // Method (all steps deterministic, O(T) apart from the baseline medians):
 //  1. High-pass: subtract a running median baseline (window highpass_window_s). The median

@@ -1,6 +1,8 @@
 // Movie readers and writers against known arrays, real recordings, and bad input.
 #include <catch2/catch.hpp>
 
+#include <regex>
+
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
@@ -355,9 +357,20 @@ TEST_CASE("provenance attributes say how a file was made", "[io][provenance]") {
   auto root = f.root();
   CHECK(root.string_attribute("command_line").value() == "apical test --x 1");
   CHECK(root.string_attribute("parameters").value() == "a=b\nx=1\n");
-  CHECK(root.string_attribute("inputs").value() == "in.tif\n");
+  // Absolute input paths (a file's provenance must not depend on where it was made from).
+  CHECK(root.string_attribute("inputs").value() == (std::filesystem::current_path() / "in.tif").string() + "\n");
   CHECK(root.string_attribute("apical_version").has_value());
   CHECK(root.string_attribute("created_utc").value().size() == 20);
+}
+
+TEST_CASE("an input's modification time is recorded as ISO-8601 UTC", "[io][provenance]") {
+  TempDir dir;
+  const std::string input = (dir / "in.csv").string();
+  std::ofstream(input) << "x\n";
+  const std::string text = describe_inputs({input});
+  INFO(text);
+  CHECK(text.rfind(input + " (2 bytes, modified ", 0) == 0);
+  CHECK(std::regex_search(text, std::regex(R"(modified \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z\))")));
 }
 
 TEST_CASE("ScanImage 2015+ metadata: planes, channels, flyback frames skipped, volume rate", "[io][scanimage]") {

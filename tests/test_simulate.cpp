@@ -400,7 +400,7 @@ TEST_CASE("BCI log: well-formed trials, cursor/target in 0..6, hits rise with le
   CHECK(late_total / 3 > early_total / 3 + 0.15);
 }
 
-TEST_CASE("event reward and d_error match SCIENCE_SPEC recomputed from the BCI log",
+TEST_CASE("event reward and d_error match docs/SCIENCE_SPEC.md recomputed from the BCI log",
           "[simulate]") {
   const SimulatedSession s = simulate_session(long_params(21));
   const BciFrames& f = s.bci_frames;

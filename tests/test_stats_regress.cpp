@@ -1,4 +1,4 @@
-// analyze_session on synthetic sessions built per SCIENCE_SPEC, with known coefficients.
+// analyze_session on synthetic sessions built per docs/SCIENCE_SPEC.md, with known coefficients.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -182,7 +182,7 @@ bool identical(const std::vector<double>& a, const std::vector<double>& b) {
 
 }  // namespace
 
-TEST_CASE("behaviour series follow the SCIENCE_SPEC definitions", "[regress]") {
+TEST_CASE("behaviour series follow the docs/SCIENCE_SPEC.md definitions", "[regress]") {
   BehaviourLog log;
   // 10 frames at 2 Hz -> w = 2 frames.
   log.cursor = {0, 1, 2, 3, 3, 3, 2, 1, 1, 1};

@@ -1,5 +1,5 @@
 #pragma once
-// Core of `apical extract` (DESIGN §2): per-ROI raw fluorescence F and neuropil Fneu from
+// Core of `apical extract` (docs/DESIGN.md §2): per-ROI raw fluorescence F and neuropil Fneu from
 // registered frames (a sparse gather per frame), the neuropil coefficient, the baseline F0
 // and dF/F. The streaming driver (reading registered.h5 / rois.h5, writing traces.h5) lives
 // elsewhere and calls these in batches.

@@ -2,6 +2,8 @@
 // of every plane), then per-ROI row blocks (neuropil coefficient, baseline, dF/F, events).
 #include "pipeline/extract/extract_stream.hpp"
 
+#include "io/schema.hpp"
+
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 
@@ -415,6 +417,7 @@ ExtractionSummary extract_traces(const std::string& registered_path, const std::
     write_roi_tables(outputs[size_t(k)].group, extractors[size_t(k)], results, rois.planes[size_t(k)].masks, options,
                      s);
   }
+  describe_output(root, traces_schema(), timebase_of_inputs(provenance.inputs));
   file.close();
   return summary;
 }

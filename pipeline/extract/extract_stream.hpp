@@ -1,5 +1,5 @@
 #pragma once
-// Streaming driver of `apical extract` (DESIGN §2, §3, §4.1): rois.h5 + registered.h5 ->
+// Streaming driver of `apical extract` (docs/DESIGN.md §2, §3, §4.1): rois.h5 + registered.h5 ->
 // traces.h5.
 //
 // Pass 1 reads the registered movie ONCE, batch by batch in time order (every plane's batch

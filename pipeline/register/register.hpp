@@ -4,7 +4,7 @@
 // cv::Mat frames and FrameStack batches. No file I/O: the streaming driver reads batches,
 // calls register_batch and writes registered.h5.
 //
-// SHIFT CONVENTION (DESIGN.md §3): Shift{dy, dx} is the displacement of the raw frame's
+// SHIFT CONVENTION (docs/DESIGN.md §3): Shift{dy, dx} is the displacement of the raw frame's
 // content relative to the reference: content at reference (y, x) appears in the raw frame at
 // (y + dy, x + dx), so aligned(y, x) = raw(y + dy, x + dx). Block shifts use the same
 // convention relative to the rigidly aligned frame.

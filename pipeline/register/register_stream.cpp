@@ -1,5 +1,7 @@
 #include "pipeline/register/register_stream.hpp"
 
+#include "io/schema.hpp"
+
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <opencv2/imgproc.hpp>
@@ -358,6 +360,7 @@ RegistrationSummary register_movie(const Movie& movie, const RegisterOptions& op
   root.set_attribute("planes", int32_t(planes));
   root.set_attribute("frames", int64_t(movie.frames()));
   movie.check_unchanged();  // frames read from a file rewritten meanwhile would be a silent mix
+  describe_output(root, registered_schema(), Timebase{movie.frames(), a.frame_rate_hz, a.pixel_size_um, {}});
   file.close();
   return summary;
 }

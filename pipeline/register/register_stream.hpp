@@ -1,5 +1,5 @@
 #pragma once
-// Streaming motion correction of a whole movie into registered.h5 (DESIGN §3 contract):
+// Streaming motion correction of a whole movie into registered.h5 (docs/DESIGN.md §3 contract):
 // read, register and write overlap in a TBB pipeline; memory is set by the batch size.
 #include <functional>
 #include <optional>

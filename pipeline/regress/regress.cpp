@@ -2,15 +2,20 @@
 #include "core/numeric.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
+#include <set>
 #include <tuple>
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include "io/error.hpp"
+#include "stats/conditions.hpp"
+#include "stats/decoding.hpp"
 #include "stats/permutation.hpp"
 #include "stats/random.hpp"
 #include "stats/regression.hpp"
@@ -23,6 +28,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr uint64_t kSaltPermutation = 0x7065726D;  // "perm"
 constexpr uint64_t kSaltNetwork = 0x6E657477;      // "netw"
 constexpr uint64_t kSaltDecoding = 0x6465636F;     // "deco"
+constexpr uint64_t kSaltConditions = 0x636F6E64;   // "cond"
+constexpr uint64_t kSaltDecodingTime = 0x64746D65;  // "dtme"
 
 int64_t to_frames(double seconds, double rate) { return int64_t(std::llround(seconds * rate)); }
 
@@ -39,6 +46,8 @@ void validate_inputs(const arma::fmat& soma, const arma::fmat& dend, const std::
   if (!(p.window_s > 0)) throw InputError("regress: window_s must be > 0");
   if (p.min_events < 3) throw InputError("regress: min_events must be >= 3");
   if (p.trials_per_block < 1) throw InputError("regress: trials_per_block must be >= 1");
+  if (!(p.decoding_bin_s > 0) || !(p.decoding_span_s >= p.decoding_bin_s) || p.decoding_span_s / p.decoding_bin_s > 1000)
+    throw InputError("regress: --decoding-bin must be > 0 s and --decoding-span at least one bin (at most 1000 bins)");
   const int64_t T = int64_t(soma.n_cols);
   if (T < 2) throw InputError("regress: soma traces have " + str(T) + " frames");
   if (dend.n_rows > 0 && int64_t(dend.n_cols) != T)
@@ -73,9 +82,45 @@ struct PrefixSums {
 struct NeuronEvents {
   std::vector<stats::Event> events;
   std::vector<double> dendrite_amplitude, residual;
+  std::vector<int8_t> coincident;  // per event; -1 without a paired dendrite
   double slope = kNaN, intercept = kNaN, r2 = kNaN, noise_sigma = kNaN;
   bool has_fit = false;
+  stats::SdFit model;               // the model the residuals are relative to
+  int32_t reference_events = 0;
+  int32_t soma_only = -1, dendrite_only = -1, coincident_count = -1;
 };
+
+// A trace's events, with the trace and threshold they were detected against.
+struct Detection {
+  std::vector<stats::Event> events;
+  arma::fvec trace;      // apical: high-passed, smoothed; paper: Butterworth-filtered
+  double threshold = 0;  // on `trace`, dF/F
+  double noise = kNaN;   // apical: detection noise sigma; paper: SD of the filtered trace
+};
+
+stats::PaperEventParams paper_params(const RegressParams& p, const stats::EventParams& ep) {
+  stats::PaperEventParams pe = p.paper_events;
+  pe.frame_rate_hz = ep.frame_rate_hz;
+  pe.threshold_sd = ep.threshold_sigma;
+  pe.min_distance_s = ep.min_interval_s;
+  return pe;
+}
+
+Detection detect(const arma::fvec& x, const RegressParams& p, const stats::EventParams& ep, bool with_trace) {
+  Detection d;
+  if (p.event_method == "paper") {
+    const stats::PaperEventParams pe = paper_params(p, ep);
+    d.events = stats::detect_events_paper(x, pe, &d.threshold);
+    d.noise = pe.threshold_sd > 0 ? d.threshold / pe.threshold_sd : kNaN;
+    if (with_trace) d.trace = stats::paper_filtered_trace(x, pe);
+    return d;
+  }
+  d.events = stats::detect_events(x, ep);
+  d.noise = stats::detection_noise_sigma(x, ep);
+  d.threshold = ep.threshold_sigma * d.noise;
+  if (with_trace) d.trace = stats::detection_trace(x, ep);
+  return d;
+}
 
 double dendritic_amplitude(const arma::fvec& m, const stats::Event& e, int64_t pre, int64_t post) {
   const int64_t n = int64_t(m.n_elem);
@@ -88,22 +133,30 @@ double dendritic_amplitude(const arma::fvec& m, const stats::Event& e, int64_t p
   return double(m[peak]) - double(base);
 }
 
-NeuronEvents analyse_neuron(const arma::fmat& soma, const arma::fmat& dend, const NeuronInput& n,
-                            const RegressParams& p, const stats::EventParams& ep) {
-  NeuronEvents out;
-  const arma::fvec s = soma.row(arma::uword(n.soma_roi)).t();
-  out.events = stats::detect_events(s, ep);
-  out.noise_sigma = stats::detection_noise_sigma(s, ep);
+// Coincidence (issue 14 §3): a somatic event is coincident when the dendrite has an event
+// in [t - pre, t + post], or its detection trace reaches its own threshold there. Dendritic
+// events outside every somatic window are dendrite-only.
+void label_coincidence(NeuronEvents& out, const arma::fvec& dendrite, const RegressParams& p,
+                       const stats::EventParams& ep, int64_t pre, int64_t post) {
+  const Detection d = detect(dendrite, p, ep, true);
+  const int64_t n = int64_t(dendrite.n_elem);
+  out.coincident.assign(out.events.size(), 0);
+  std::vector<char> explained(d.events.size(), 0);
+  for (size_t i = 0; i < out.events.size(); ++i) {
+    const int64_t a = std::max<int64_t>(0, out.events[i].frame - pre), b = std::min(n - 1, out.events[i].frame + post);
+    for (size_t j = 0; j < d.events.size(); ++j)
+      if (d.events[j].frame >= a && d.events[j].frame <= b) out.coincident[i] = 1, explained[j] = 1;
+    if (!out.coincident[i] && a <= b && double(d.trace.subvec(arma::uword(a), arma::uword(b)).max()) >= d.threshold)
+      out.coincident[i] = 1;
+  }
+  out.coincident_count = int32_t(std::count(out.coincident.begin(), out.coincident.end(), int8_t(1)));
+  out.soma_only = int32_t(out.events.size()) - out.coincident_count;
+  out.dendrite_only = int32_t(std::count(explained.begin(), explained.end(), char(0)));
+}
+
+// The SD fit of apical before --sd-fit and --reference-condition (kept bit for bit).
+void fit_linear_all_events(NeuronEvents& out) {
   const size_t k = out.events.size();
-  out.dendrite_amplitude.assign(k, kNaN);
-  out.residual.assign(k, kNaN);
-  if (n.dendrite_roi < 0) return out;
-  stats::EventParams measure = ep;
-  measure.smoothing_s = std::min(ep.smoothing_s, ep.measure_smoothing_s);
-  const arma::fvec m = stats::detection_trace(arma::fvec(dend.row(arma::uword(n.dendrite_roi)).t()), measure);
-  const int64_t pre = to_frames(p.dendrite_pre_s, p.frame_rate_hz), post = to_frames(p.dendrite_post_s, p.frame_rate_hz);
-  for (size_t i = 0; i < k; ++i) out.dendrite_amplitude[i] = dendritic_amplitude(m, out.events[i], pre, post);
-  if (int(k) < p.min_events) return out;
   arma::mat X(k, 2);
   arma::vec y(k);
   for (size_t i = 0; i < k; ++i) {
@@ -112,12 +165,67 @@ NeuronEvents analyse_neuron(const arma::fmat& soma, const arma::fmat& dend, cons
     y[i] = out.dendrite_amplitude[i];
   }
   const stats::OlsFit fit = stats::ols(X, y);
-  if (!std::isfinite(fit.beta[1])) return out;  // all somatic amplitudes equal: no SD relation
+  if (!std::isfinite(fit.beta[1])) return;  // all somatic amplitudes equal: no SD relation
   out.has_fit = true;
   out.intercept = fit.beta[0];
   out.slope = fit.beta[1];
   out.r2 = fit.r2;
+  out.model.ok = true;
+  out.model.a = fit.beta[0];
+  out.model.b = fit.beta[1];
+  out.reference_events = int32_t(k);
   for (size_t i = 0; i < k; ++i) out.residual[i] = fit.residuals[i];
+}
+
+// SD fit on the reference events only (all when no reference column), model by --sd-fit;
+// residuals of every event relative to it.
+void fit_on_reference(NeuronEvents& out, const RegressParams& p, const std::vector<double>* reference) {
+  std::vector<size_t> rows;
+  for (size_t i = 0; i < out.events.size(); ++i)
+    if (!reference || (*reference)[size_t(out.events[i].frame)] == p.reference_value) rows.push_back(i);
+  if (int(rows.size()) < p.min_events) return;
+  arma::vec x(rows.size()), y(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    x[r] = out.events[rows[r]].amplitude;
+    y[r] = out.dendrite_amplitude[rows[r]];
+  }
+  const stats::SdFit linear = stats::fit_sd_model(x, y, stats::SdModel::linear);
+  if (!linear.ok) return;
+  out.model = stats::fit_sd(x, y, p.sd_fit);
+  if (!out.model.ok) return;
+  out.has_fit = true;
+  out.intercept = linear.a;
+  out.slope = linear.b;
+  out.r2 = out.model.r2;
+  out.reference_events = int32_t(rows.size());
+  for (size_t i = 0; i < out.events.size(); ++i)
+    out.residual[i] = out.dendrite_amplitude[i] - out.model.predict(out.events[i].amplitude);
+}
+
+NeuronEvents analyse_neuron(const arma::fmat& soma, const arma::fmat& dend, const NeuronInput& n,
+                            const RegressParams& p, const stats::EventParams& ep,
+                            const std::vector<double>* reference) {
+  NeuronEvents out;
+  const Detection d = detect(arma::fvec(soma.row(arma::uword(n.soma_roi)).t()), p, ep, false);
+  out.events = d.events;
+  out.noise_sigma = d.noise;
+  const size_t k = out.events.size();
+  out.dendrite_amplitude.assign(k, kNaN);
+  out.residual.assign(k, kNaN);
+  out.coincident.assign(k, -1);
+  if (n.dendrite_roi < 0) return out;
+  stats::EventParams measure = ep;
+  measure.smoothing_s = std::min(ep.smoothing_s, ep.measure_smoothing_s);
+  const arma::fvec dendrite = dend.row(arma::uword(n.dendrite_roi)).t();
+  const arma::fvec m = stats::detection_trace(dendrite, measure);
+  const int64_t pre = to_frames(p.dendrite_pre_s, p.frame_rate_hz), post = to_frames(p.dendrite_post_s, p.frame_rate_hz);
+  for (size_t i = 0; i < k; ++i) out.dendrite_amplitude[i] = dendritic_amplitude(m, out.events[i], pre, post);
+  label_coincidence(out, dendrite, p, ep, pre, post);
+  if (p.sd_fit == "linear" && p.reference_column.empty()) {
+    if (int(k) >= p.min_events) fit_linear_all_events(out);
+  } else {
+    fit_on_reference(out, p, reference);
+  }
   return out;
 }
 
@@ -127,7 +235,7 @@ struct GlmData {
   std::vector<size_t> pooled_rows;
 };
 
-// Task regressors of the GLMs, in column order after the intercept (SCIENCE_SPEC, issue:
+// Task regressors of the GLMs, in column order after the intercept (docs/SCIENCE_SPEC.md, issue:
 // reward, error and its change).
 constexpr size_t kTaskTerms = 3;  // reward, error, d_error
 const std::vector<std::string>& task_term_names() {
@@ -471,8 +579,13 @@ BehaviourLog behaviour_log(const BciLog& log) {
     out.target.push_back(f.target);
     out.trial.push_back(f.trial);
     out.control.push_back(f.control);
+    out.time_s.push_back(f.time_s);
   }
   for (const BciTrialRow& t : log.trials) out.trials.push_back({t.trial, t.start_frame, t.end_frame, t.hit, t.reward_frame});
+  out.column_names = log.extra_columns;
+  out.columns.assign(log.extra_columns.size(), {});
+  for (const BciFrameRow& f : log.frames)
+    for (size_t c = 0; c < f.extra.size() && c < out.columns.size(); ++c) out.columns[c].push_back(f.extra[c]);
   return out;
 }
 
@@ -508,26 +621,35 @@ Behaviour behaviour_series(const BehaviourLog& log, int64_t frames, double frame
   return b;
 }
 
-RegressResult analyze_session(const arma::fmat& soma_dff, const arma::fmat& dendrite_dff,
-                              const std::vector<NeuronInput>& neurons, const BehaviourLog& log,
-                              const RegressParams& params) {
-  validate_inputs(soma_dff, dendrite_dff, neurons, params);
-  RegressResult R;
-  R.frames = int64_t(soma_dff.n_cols);
-  const Behaviour b = behaviour_series(log, R.frames, params.frame_rate_hz, params.window_s);
-  R.window_frames = b.window_frames;
-  R.events_used = params.events;
-  R.events_used.frame_rate_hz = params.frame_rate_hz;
-  stats::validate(R.events_used);
+namespace {
 
-  const size_t N = neurons.size();
-  std::vector<NeuronEvents> per(N);
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, N), [&](const tbb::blocked_range<size_t>& r) {
-    for (size_t n = r.begin(); n != r.end(); ++n)
-      per[n] = analyse_neuron(soma_dff, dendrite_dff, neurons[n], params, R.events_used);
-  });
+// The per-frame values of the reference column, or nullptr when there is none.
+const std::vector<double>* reference_values(const BehaviourLog& log, const RegressParams& p) {
+  if (p.reference_column.empty()) return nullptr;
+  for (size_t c = 0; c < log.column_names.size(); ++c)
+    if (log.column_names[c] == p.reference_column) return &log.columns[c];
+  std::string names;
+  for (const std::string& n : log.column_names) names += (names.empty() ? "" : ", ") + n;
+  throw InputError("--reference-condition: frames.csv has no column '" + p.reference_column + "' (its extra columns: " +
+                   (names.empty() ? "none" : names) + ")");
+}
 
-  for (size_t n = 0; n < N; ++n) {
+void check_columns(const BehaviourLog& log, int64_t frames) {
+  if (log.columns.size() != log.column_names.size()) throw InputError("regress: BCI log column names and columns differ");
+  static const std::set<std::string> taken{"neuron", "frame", "soma_amplitude", "dendrite_amplitude", "residual", "error",
+                                           "d_error", "reward", "trial", "outcome", "coincident"};
+  for (const std::string& name : log.column_names)
+    if (taken.count(name))
+      throw InputError("regress: frames.csv column '" + name + "' would overwrite /events/" + name +
+                       " of regress.h5; rename the column");
+  for (size_t c = 0; c < log.columns.size(); ++c)
+    if (int64_t(log.columns[c].size()) != frames)
+      throw InputError("regress: BCI log column '" + log.column_names[c] + "' has " + str(int64_t(log.columns[c].size())) +
+                       " entries but the traces have " + str(frames) + " frames");
+}
+
+void collect_neuron_rows(RegressResult& R, const std::vector<NeuronInput>& neurons, const std::vector<NeuronEvents>& per) {
+  for (size_t n = 0; n < neurons.size(); ++n) {
     R.soma_roi.push_back(neurons[n].soma_roi);
     R.dendrite_roi.push_back(neurons[n].dendrite_roi);
     R.role.push_back(int8_t(neurons[n].role));
@@ -536,12 +658,26 @@ RegressResult analyze_session(const arma::fmat& soma_dff, const arma::fmat& dend
     R.sd_r2.push_back(per[n].r2);
     R.noise_sigma.push_back(per[n].noise_sigma);
     R.n_events.push_back(int32_t(per[n].events.size()));
+    R.sd_model.push_back(per[n].has_fit ? int8_t(per[n].model.model) : int8_t(-1));
+    R.sd_param_a.push_back(per[n].has_fit ? per[n].model.a : kNaN);
+    R.sd_param_b.push_back(per[n].has_fit ? per[n].model.b : kNaN);
+    R.sd_reference_events.push_back(per[n].reference_events);
+    R.n_soma_only.push_back(per[n].soma_only);
+    R.n_dendrite_only.push_back(per[n].dendrite_only);
+    R.n_coincident.push_back(per[n].coincident_count);
   }
+  R.sd_aic.set_size(neurons.size(), 3);
+  for (size_t n = 0; n < neurons.size(); ++n)
+    for (int m = 0; m < 3; ++m) R.sd_aic(n, arma::uword(m)) = per[n].has_fit ? per[n].model.aic[m] : kNaN;
+}
+
+void collect_events(RegressResult& R, const std::vector<NeuronEvents>& per, const BehaviourLog& log, const Behaviour& b) {
   std::vector<std::pair<int, bool>> outcome_by_id;
   for (const auto& tr : log.trials) outcome_by_id.emplace_back(tr.id, tr.hit);
   std::sort(outcome_by_id.begin(), outcome_by_id.end());
   EventTable& ev = R.events;
-  for (size_t n = 0; n < N; ++n) {
+  ev.columns.assign(log.columns.size(), {});
+  for (size_t n = 0; n < per.size(); ++n) {
     for (size_t i = 0; i < per[n].events.size(); ++i) {
       const stats::Event& e = per[n].events[i];
       const size_t t = size_t(e.frame);
@@ -550,9 +686,11 @@ RegressResult analyze_session(const arma::fmat& soma_dff, const arma::fmat& dend
       ev.soma_amplitude.push_back(e.amplitude);
       ev.dendrite_amplitude.push_back(per[n].dendrite_amplitude[i]);
       ev.residual.push_back(per[n].residual[i]);
+      ev.coincident.push_back(per[n].coincident[i]);
       ev.reward.push_back(b.reward[t]);
       ev.d_error.push_back(b.d_error[t]);
       ev.error.push_back(b.error[t]);
+      for (size_t c = 0; c < log.columns.size(); ++c) ev.columns[c].push_back(log.columns[c][t]);
       const int trial = log.trial[t];
       ev.trial.push_back(trial);
       int8_t outcome = -1;
@@ -561,11 +699,253 @@ RegressResult analyze_session(const arma::fmat& soma_dff, const arma::fmat& dend
       ev.outcome.push_back(outcome);
     }
   }
+}
+
+// Events, SD fits and residuals, and the GLMs: the part --sensitivity repeats per setting.
+RegressResult events_and_glms(const arma::fmat& soma_dff, const arma::fmat& dendrite_dff,
+                              const std::vector<NeuronInput>& neurons, const BehaviourLog& log,
+                              const RegressParams& params) {
+  RegressResult R;
+  R.frames = int64_t(soma_dff.n_cols);
+  const Behaviour b = behaviour_series(log, R.frames, params.frame_rate_hz, params.window_s);
+  R.window_frames = b.window_frames;
+  R.events_used = params.events;
+  R.events_used.frame_rate_hz = params.frame_rate_hz;
+  R.event_method = params.event_method;
+  R.sd_fit = params.sd_fit;
+  R.column_names = log.column_names;
+  stats::validate(R.events_used);
+  if (params.event_method == "paper") stats::validate(paper_params(params, R.events_used));
+  const std::vector<double>* reference = reference_values(log, params);
+  const size_t N = neurons.size();
+  std::vector<NeuronEvents> per(N);
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, N), [&](const tbb::blocked_range<size_t>& r) {
+    for (size_t n = r.begin(); n != r.end(); ++n)
+      per[n] = analyse_neuron(soma_dff, dendrite_dff, neurons[n], params, R.events_used, reference);
+  });
+  collect_neuron_rows(R, neurons, per);
+  collect_events(R, per, log, b);
   fit_glms(R, b, params);
+  return R;
+}
+
+// Residuals by value of the reference column: per neuron, and each value against the
+// reference across neurons (stats/conditions.hpp).
+void summarise_conditions(RegressResult& R, const RegressParams& p) {
+  auto& C = R.conditions;
+  size_t column = 0;
+  while (column < R.column_names.size() && R.column_names[column] != p.reference_column) ++column;
+  if (column == R.column_names.size()) return;
+  const EventTable& ev = R.events;
+  const std::vector<double>& value = ev.columns[column];
+  C.column = p.reference_column;
+  C.reference = p.reference_value;
+  C.permutations = p.permutations;
+  std::set<double> values{p.reference_value};
+  for (size_t i = 0; i < ev.size(); ++i)
+    if (std::isfinite(ev.residual[i])) values.insert(value[i]);
+  C.values.assign(values.begin(), values.end());
+  const size_t N = R.soma_roi.size(), K = C.values.size();
+  arma::mat sum(N, K, arma::fill::zeros);
+  C.n_events.zeros(N, K);
+  for (size_t i = 0; i < ev.size(); ++i) {
+    if (!std::isfinite(ev.residual[i])) continue;
+    const size_t k = size_t(std::lower_bound(C.values.begin(), C.values.end(), value[i]) - C.values.begin());
+    sum(size_t(ev.neuron[i]), k) += ev.residual[i];
+    C.n_events(size_t(ev.neuron[i]), k) += 1;
+  }
+  C.mean_residual = sum / C.n_events;  // 0/0 = NaN where a neuron has no event
+  C.neuron_difference.set_size(N, K > 0 ? K - 1 : 0);
+  for (double test : C.values) {
+    if (test == p.reference_value) continue;
+    std::vector<stats::ConditionEvents> groups(N);
+    for (size_t i = 0; i < ev.size(); ++i) {
+      if (!std::isfinite(ev.residual[i]) || (value[i] != test && value[i] != p.reference_value)) continue;
+      groups[size_t(ev.neuron[i])].residual.push_back(ev.residual[i]);
+      groups[size_t(ev.neuron[i])].is_test.push_back(value[i] == test ? 1 : 0);
+    }
+    const uint64_t seed = p.seed ^ kSaltConditions ^ uint64_t(C.test_value.size());
+    const stats::ConditionComparison c = stats::compare_conditions(groups, p.permutations, seed);
+    C.neuron_difference.col(C.test_value.size()) = arma::vec(c.neuron_difference);
+    C.test_value.push_back(test);
+    C.mean_difference.push_back(c.mean_difference);
+    C.paired_t.push_back(c.paired_t);
+    C.paired_p.push_back(c.paired_p);
+    C.permutation_p.push_back(c.permutation_p);
+    C.n_neurons.push_back(c.n_neurons);
+  }
+}
+
+double pooled_term(const RegressResult& R, const arma::vec& column, const std::string& term) {
+  for (size_t k = 0; k < R.pooled_terms.size(); ++k)
+    if (R.pooled_terms[k] == term) return column[k];
+  return kNaN;
+}
+
+// The pooled role x task interactions over the grid threshold x {0.7, 1, 1.3}, window
+// {0.5, 1, 2} s (issue 14 §4); everything else as given.
+void sensitivity_grid(RegressResult& R, const arma::fmat& soma, const arma::fmat& dend,
+                      const std::vector<NeuronInput>& neurons, const BehaviourLog& log, const RegressParams& params) {
+  auto& S = R.sensitivity;
+  for (double scale : {0.7, 1.0, 1.3}) {
+    for (double window : {0.5, 1.0, 2.0}) {
+      RegressParams q = params;
+      q.events.threshold_sigma = params.events.threshold_sigma * scale;
+      q.window_s = window;
+      const RegressResult r = events_and_glms(soma, dend, neurons, log, q);
+      S.threshold_scale.push_back(scale);
+      S.threshold.push_back(q.events.threshold_sigma);
+      S.window_s.push_back(window);
+      S.n_events.push_back(r.pooled_n);
+      S.beta_role_d_error.push_back(pooled_term(r, r.pooled_beta, "role:d_error"));
+      S.p_role_d_error.push_back(pooled_term(r, r.pooled_p, "role:d_error"));
+      S.perm_p_role_d_error.push_back(pooled_term(r, r.pooled_perm_p, "role:d_error"));
+      S.beta_role_reward.push_back(pooled_term(r, r.pooled_beta, "role:reward"));
+      S.p_role_reward.push_back(pooled_term(r, r.pooled_p, "role:reward"));
+      S.perm_p_role_reward.push_back(pooled_term(r, r.pooled_perm_p, "role:reward"));
+    }
+  }
+}
+
+// Each trial's outcome frame (hit: reward frame; miss: last frame), label, in start order.
+std::vector<std::pair<int64_t, arma::uword>> outcome_frames(const BehaviourLog& log) {
+  std::vector<BehaviourLog::Trial> trials = log.trials;
+  std::stable_sort(trials.begin(), trials.end(), [](const auto& a, const auto& b) { return a.start_frame < b.start_frame; });
+  std::vector<std::pair<int64_t, arma::uword>> out;
+  for (const auto& t : trials) out.emplace_back(t.hit ? t.reward_frame : t.end_frame, t.hit ? 1 : 0);
+  return out;
+}
+
+// Per trial, each feature neuron's mean residual of the events in [outcome + a, outcome + b).
+arma::mat binned_residuals(const RegressResult& R, const std::vector<std::pair<int64_t, arma::uword>>& trials,
+                           const std::vector<size_t>& column, size_t features, int64_t a, int64_t b, int32_t& with_events) {
+  arma::mat sum(trials.size(), features, arma::fill::zeros), count(trials.size(), features, arma::fill::zeros);
+  std::vector<int64_t> order_frames;
+  for (const auto& t : trials) order_frames.push_back(t.first);
+  for (size_t i = 0; i < R.events.size(); ++i) {
+    const size_t j = column[size_t(R.events.neuron[i])];
+    if (j == SIZE_MAX || !std::isfinite(R.events.residual[i])) continue;
+    for (size_t k = 0; k < trials.size(); ++k) {
+      const int64_t d = R.events.frame[i] - order_frames[k];
+      if (d >= a && d < b) sum(k, j) += R.events.residual[i], count(k, j) += 1;
+    }
+  }
+  with_events = 0;
+  for (size_t k = 0; k < trials.size(); ++k) with_events += arma::accu(count.row(k)) > 0;
+  arma::mat X = sum / count;
+  X.replace(arma::datum::nan, 0.0);
+  return X;
+}
+
+void decode_over_time(RegressResult& R, const BehaviourLog& log, const RegressParams& p) {
+  auto& D = R.decoding_time;
+  const auto trials = outcome_frames(log);
+  std::vector<size_t> column(R.soma_roi.size(), SIZE_MAX);
+  size_t features = 0;
+  for (size_t n = 0; n < R.soma_roi.size(); ++n)
+    if (std::isfinite(R.sd_slope[n])) column[n] = features++;
+  D.n_trials = int(trials.size());
+  D.n_features = int(features);
+  D.n_shuffles = p.decoding_shuffles;
+  arma::uvec y(trials.size());
+  for (size_t k = 0; k < trials.size(); ++k) y[k] = trials[k].second;
+  const double hits = double(arma::accu(y));
+  if (features == 0 || int(trials.size()) < 2 * p.cv_folds || hits == 0 || hits == double(trials.size())) return;
+  const int bins = int(std::lround(2.0 * p.decoding_span_s / p.decoding_bin_s));
+  const stats::Classifier classifiers[2] = {stats::Classifier::logistic, stats::Classifier::linear_svm};
+  for (arma::mat* m : {&D.balanced_accuracy, &D.shuffle_mean, &D.shuffle_lo, &D.shuffle_hi, &D.p}) m->set_size(bins, 2);
+  for (int b = 0; b < bins; ++b) {
+    const double start = -p.decoding_span_s + b * p.decoding_bin_s, end = start + p.decoding_bin_s;
+    D.bin_start_s.push_back(start);
+    D.bin_end_s.push_back(end);
+    int32_t with_events = 0;
+    const arma::mat X = binned_residuals(R, trials, column, features, to_frames(start, p.frame_rate_hz),
+                                         to_frames(end, p.frame_rate_hz), with_events);
+    D.trials_with_events.push_back(with_events);
+    for (int c = 0; c < 2; ++c) {
+      const double observed = stats::balanced_accuracy(y, stats::cv_predict(X, y, p.cv_folds, classifiers[c], p.decoding_l2));
+      arma::vec null(size_t(p.decoding_shuffles));
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, null.n_elem), [&](const tbb::blocked_range<size_t>& r) {
+        for (size_t s = r.begin(); s != r.end(); ++s) {
+          stats::ItemRng rng(p.seed ^ kSaltDecodingTime, s);
+          const std::vector<size_t> perm = stats::random_permutation(y.n_elem, rng);
+          arma::uvec ys(y.n_elem);
+          for (size_t k = 0; k < y.n_elem; ++k) ys[k] = y[perm[k]];
+          null[s] = stats::balanced_accuracy(ys, stats::cv_predict(X, ys, p.cv_folds, classifiers[c], p.decoding_l2));
+        }
+      });
+      const std::vector<double> draws = arma::conv_to<std::vector<double>>::from(null);
+      D.balanced_accuracy(b, c) = observed;
+      D.shuffle_mean(b, c) = finite_mean(null);
+      D.shuffle_lo(b, c) = draws.empty() ? kNaN : quantile(draws, 0.025);
+      D.shuffle_hi(b, c) = draws.empty() ? kNaN : quantile(draws, 0.975);
+      D.p(b, c) = draws.empty() ? kNaN : upper_tail_p(observed, null);
+    }
+  }
+}
+
+// residual ~ 1 + d_error over each role's events with d_error < 0 (the cursor approached).
+void error_reducing_epochs(RegressResult& R) {
+  auto& E = R.error_reducing;
+  for (int role : {1, -1, 0}) {
+    std::vector<double> x, y;
+    for (size_t i = 0; i < R.events.size(); ++i)
+      if (R.role[size_t(R.events.neuron[i])] == role && R.events.d_error[i] < 0 && std::isfinite(R.events.residual[i]))
+        x.push_back(R.events.d_error[i]), y.push_back(R.events.residual[i]);
+    E.role.push_back(int8_t(role));
+    E.n.push_back(int32_t(x.size()));
+    double beta = kNaN, se = kNaN, pv = kNaN;
+    if (x.size() >= 3) {
+      const stats::OlsFit fit = stats::ols(arma::join_rows(arma::ones(x.size()), arma::vec(x)), arma::vec(y));
+      beta = fit.beta[1], se = fit.se[1], pv = fit.p[1];
+    }
+    E.beta.push_back(beta);
+    E.se.push_back(se);
+    E.p.push_back(pv);
+  }
+}
+
+}  // namespace
+
+std::pair<std::string, double> parse_reference_condition(const std::string& text) {
+  const size_t eq = text.find('=');
+  const auto bad = [&](const std::string& why) {
+    return InputError("--reference-condition: '" + text + "' " + why + " (expected COLUMN=VALUE, e.g. opto=0)");
+  };
+  if (eq == std::string::npos || eq == 0) throw bad("has no column name");
+  const std::string value = text.substr(eq + 1);
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(value, &used);
+  } catch (const std::exception&) {
+    throw bad("has no number after '='");
+  }
+  if (used != value.size() || !std::isfinite(v)) throw bad("has no number after '='");
+  return {text.substr(0, eq), v};
+}
+
+void check_event_method(const std::string& method) {
+  if (method != "apical" && method != "paper")
+    throw InputError("--event-method: '" + method + "' is not 'apical' or 'paper'");
+}
+
+RegressResult analyze_session(const arma::fmat& soma_dff, const arma::fmat& dendrite_dff,
+                              const std::vector<NeuronInput>& neurons, const BehaviourLog& log,
+                              const RegressParams& params) {
+  validate_inputs(soma_dff, dendrite_dff, neurons, params);
+  check_event_method(params.event_method);
+  stats::check_sd_fit_choice(params.sd_fit);
+  check_columns(log, int64_t(soma_dff.n_cols));
+  RegressResult R = events_and_glms(soma_dff, dendrite_dff, neurons, log, params);
   predict_from_network(R, soma_dff, params);
   learning(R, params);
   decode_outcome(R, log, params);
   learning_curve(R, log, params);
+  decode_over_time(R, log, params);
+  error_reducing_epochs(R);
+  if (!params.reference_column.empty()) summarise_conditions(R, params);
+  if (params.sensitivity) sensitivity_grid(R, soma_dff, dendrite_dff, neurons, log, params);
   return R;
 }
 

@@ -1,10 +1,10 @@
 #pragma once
-// Session-level science of `apical regress` (DESIGN §4, SCIENCE_SPEC): events, somato-
+// Session-level science of `apical regress` (docs/DESIGN.md §4, docs/SCIENCE_SPEC.md): events, somato-
 // dendritic (SD) residuals, task GLMs with permutation and BH, network prediction, learning,
 // decoding and the learning curve. Pure functions over in-memory inputs; the caller reads
 // traces.h5 / the BCI log and writes regress.h5.
 //
-// Conventions (SCIENCE_SPEC):
+// Conventions (docs/SCIENCE_SPEC.md):
 //   error(t)   = |target(t) - cursor(t)|
 //   d_error(t) = error(t) - error(max(t - w, 0)),  w = round(window_s * f)
 //   reward(t)  = 1 if some hit's reward_frame r has t - w <= r <= t + w
@@ -23,6 +23,8 @@
 
 #include "io/bci_log.hpp"
 #include "stats/events.hpp"
+#include "stats/events_paper.hpp"
+#include "stats/sd_fit.hpp"
 
 namespace apical {
 
@@ -31,6 +33,10 @@ namespace apical {
 struct BehaviourLog {
   std::vector<int> cursor, target, trial;  // per frame; trial = -1 between trials
   std::vector<double> control;             // per frame (may be empty: not used by the analysis)
+  std::vector<double> time_s;              // per frame, the log's clock (may be empty)
+  // Extra named columns of frames.csv (e.g. "opto"), each with one value per frame.
+  std::vector<std::string> column_names;
+  std::vector<std::vector<double>> columns;
   struct Trial {
     int id = 0;
     int64_t start_frame = 0, end_frame = 0;  // inclusive
@@ -66,9 +72,28 @@ struct RegressParams {
   int decoding_shuffles = 100;
   double decoding_l2 = 1e-2;
   int trials_per_block = 10;    // learning curve
+  // Event detector: "apical" (stats/events.hpp, the default) or "paper" (the published one,
+  // stats/events_paper.hpp; its k and minimum peak distance are events.threshold_sigma and
+  // events.min_interval_s, its other settings paper_events').
+  std::string event_method = "apical";
+  stats::PaperEventParams paper_events;
+  std::string sd_fit = "linear";  // "linear" or "aic" (stats/sd_fit.hpp)
+  // --reference-condition COLUMN=VALUE: each neuron's SD relation is fitted on the events
+  // whose frames.csv COLUMN equals VALUE; residuals of every event are relative to that fit.
+  std::string reference_column;   // empty: every event is a reference event
+  double reference_value = 0;
+  bool sensitivity = false;       // --sensitivity: the grid of RegressResult::sensitivity
+  // Decoding over time: bins of decoding_bin_s from -decoding_span_s to +decoding_span_s
+  // around each trial's outcome frame (a hit's reward frame, a miss's last frame).
+  double decoding_bin_s = 1.0;
+  double decoding_span_s = 3.0;
 };
 
-// Per-frame task variables (SCIENCE_SPEC).
+// "COLUMN=VALUE" -> (column, value); InputError naming --reference-condition otherwise.
+std::pair<std::string, double> parse_reference_condition(const std::string& text);
+void check_event_method(const std::string& method);
+
+// Per-frame task variables (docs/SCIENCE_SPEC.md).
 struct Behaviour {
   std::vector<double> error, d_error;
   std::vector<uint8_t> reward;
@@ -87,6 +112,10 @@ struct EventTable {
   std::vector<double> d_error, error;
   std::vector<int32_t> trial;   // trial id at the event frame, -1 between trials
   std::vector<int8_t> outcome;  // 1 hit, 0 miss, -1 between trials
+  // 1 when the paired dendrite has an event in the window or its detection trace reaches its
+  // own threshold there; 0 soma-only; -1 no paired dendrite.
+  std::vector<int8_t> coincident;
+  std::vector<std::vector<double>> columns;  // BehaviourLog::columns at each event's frame
   size_t size() const { return frame.size(); }
 };
 
@@ -100,6 +129,16 @@ struct RegressResult {
   std::vector<int8_t> role;
   std::vector<double> sd_slope, sd_intercept, sd_r2, noise_sigma;  // noise of the soma detection trace
   std::vector<int32_t> n_events;  // somatic events
+  // SD model per neuron (sd_slope/sd_intercept stay the linear fit): the model used for the
+  // residuals, its parameters (stats::SdFit a, b), each model's AIC [N, 3] (NaN unless aic).
+  std::vector<int8_t> sd_model;
+  std::vector<double> sd_param_a, sd_param_b;
+  arma::mat sd_aic;
+  std::vector<int32_t> sd_reference_events;  // events the SD fit used
+  // Coincidence counts per neuron (-1 without a paired dendrite).
+  std::vector<int32_t> n_soma_only, n_dendrite_only, n_coincident;
+  std::string event_method, sd_fit;
+  std::vector<std::string> column_names;  // of EventTable::columns
 
   EventTable events;
 
@@ -145,6 +184,48 @@ struct RegressResult {
     double hits_per_min = NAN;  // hits / ((end - start + 1) / f / 60)
   };
   std::vector<Block> learning_curve;
+
+  // Outcome decoded in time bins around each trial's outcome from the vector of each neuron's
+  // mean residual of the events in the bin (0 without one). Columns of the [bins, 2] tables:
+  // logistic regression, linear SVM. Balanced accuracy; null from shuffled trial labels
+  // (decoding_shuffles, the same shuffles for every bin): mean, 2.5 % and 97.5 % quantiles,
+  // upper-tail p.
+  struct DecodingOverTime {
+    std::vector<double> bin_start_s, bin_end_s;
+    std::vector<int32_t> trials_with_events;
+    arma::mat balanced_accuracy, shuffle_mean, shuffle_lo, shuffle_hi, p;
+    int n_trials = 0, n_features = 0, n_shuffles = 0;
+  } decoding_time;
+
+  // d_error within error-reducing epochs (events with d_error < 0), by role (+1, -1, 0):
+  // residual ~ 1 + d_error over the role's events.
+  struct ErrorReducing {
+    std::vector<int8_t> role;
+    std::vector<int32_t> n;
+    std::vector<double> beta, se, p;
+  } error_reducing;
+
+  // --reference-condition: residuals by condition value (values sorted, the reference among
+  // them), per neuron [N, C]; and across neurons each other value against the reference.
+  struct Conditions {
+    std::string column;
+    double reference = NAN;
+    std::vector<double> values;
+    arma::mat mean_residual, n_events;  // [N, C]; NaN mean where no event
+    std::vector<double> test_value, mean_difference, paired_t, paired_p, permutation_p;
+    std::vector<int32_t> n_neurons;
+    arma::mat neuron_difference;        // [N, C - 1]
+    int permutations = 0;
+  } conditions;
+
+  // --sensitivity: the pooled model re-fitted with the event threshold x 0.7, 1, 1.3 and the
+  // analysis window (d_error, reward) 0.5, 1, 2 s; one row per setting.
+  struct Sensitivity {
+    std::vector<double> threshold_scale, threshold, window_s;
+    std::vector<int64_t> n_events;
+    std::vector<double> beta_role_d_error, p_role_d_error, perm_p_role_d_error;
+    std::vector<double> beta_role_reward, p_role_reward, perm_p_role_reward;
+  } sensitivity;
 };
 
 // soma_dff [N_soma_rois, T], dendrite_dff [N_dend_rois, T] (may be 0x0 if nothing is paired).

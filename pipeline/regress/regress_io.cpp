@@ -1,5 +1,7 @@
 #include "pipeline/regress/regress_io.hpp"
 
+#include "io/schema.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -115,6 +117,121 @@ void write_column(h5::Group& g, const std::string& name, const std::vector<T>& v
 
 std::vector<double> to_vector(const arma::vec& v) { return std::vector<double>(v.begin(), v.end()); }
 
+template <typename T>
+void write_described(h5::Group& g, const std::string& name, const std::vector<T>& values, const std::string& units,
+                     const std::string& description) {
+  g.write(name, values);
+  h5::Dataset d = g.dataset(name);
+  d.set_attribute("units", units);
+  d.set_attribute("description", description);
+}
+
+void write_described_matrix(h5::Group& g, const std::string& name, const arma::mat& m, const std::string& units,
+                            const std::string& description) {
+  h5::write_matrix(g, name, m);
+  h5::Dataset d = g.dataset(name);
+  d.set_attribute("units", units);
+  d.set_attribute("description", description);
+}
+
+// Issue 14 §3: the SD model of each neuron and the coincidence counts.
+void write_sd_models_and_coincidence(h5::Group& neurons, const RegressResult& R) {
+  write_described(neurons, "sd_model", R.sd_model, "1",
+                  "SD model the residuals are relative to: 0 linear, 1 proportional (through the origin), "
+                  "2 saturating (a x / (x + b)); -1 no fit");
+  neurons.dataset("sd_model").set_attribute("labels", std::string("linear,proportional,saturating"));
+  write_described(neurons, "sd_param_a", R.sd_param_a, "dF/F",
+                  "SD model parameter a: linear intercept; 0 for proportional; saturating plateau");
+  write_described(neurons, "sd_param_b", R.sd_param_b, "dF/F per dF/F (linear, proportional) or dF/F (saturating)",
+                  "SD model parameter b: slope (linear, proportional); half-saturation somatic amplitude (saturating)");
+  write_described_matrix(neurons, "sd_aic", R.sd_aic, "1",
+                         "AIC of the linear, proportional and saturating SD models (columns), NaN unless --sd-fit aic");
+  write_described(neurons, "sd_reference_events", R.sd_reference_events, "events",
+                  "events the SD fit used (the reference condition's with --reference-condition)");
+  write_described(neurons, "n_soma_only", R.n_soma_only, "events",
+                  "somatic events without a dendritic event or threshold crossing in the window; -1 unpaired");
+  write_described(neurons, "n_dendrite_only", R.n_dendrite_only, "events",
+                  "dendritic events outside every somatic event's window; -1 unpaired");
+  write_described(neurons, "n_coincident", R.n_coincident, "events",
+                  "somatic events with a dendritic event, or the dendrite above its own threshold, in the window; -1 unpaired");
+}
+
+// Issue 14 §1: extra frames.csv columns per event, residuals by condition and their tests.
+void write_conditions(h5::Group& root, h5::Group& events, const RegressResult& R) {
+  for (size_t c = 0; c < R.column_names.size(); ++c)
+    write_described(events, R.column_names[c], R.events.columns[c], "as in frames.csv",
+                    "frames.csv column '" + R.column_names[c] + "' at the event's frame");
+  const auto& C = R.conditions;
+  if (C.column.empty()) return;
+  h5::Group g = root.create_group("conditions");
+  g.set_attribute("column", C.column);
+  g.set_attribute("reference", C.reference);
+  g.set_attribute("permutations", int32_t(C.permutations));
+  g.set_attribute("description", std::string("SD residuals (relative to each neuron's fit on the reference events) "
+                                             "by value of the frames.csv column"));
+  write_described(g, "values", C.values, "as in frames.csv", "condition values (columns of the [N, C] tables)");
+  write_described_matrix(g, "mean_residual", C.mean_residual, "dF/F", "mean SD residual per neuron and condition");
+  write_described_matrix(g, "n_events", C.n_events, "events", "events per neuron and condition");
+  write_described(g, "test_value", C.test_value, "as in frames.csv", "each non-reference value compared with the reference");
+  write_described(g, "mean_difference", C.mean_difference, "dF/F",
+                  "mean over neurons of (mean residual at test_value - mean residual at the reference)");
+  write_described(g, "n_neurons", C.n_neurons, "neurons", "neurons with events in both conditions");
+  write_described(g, "paired_t", C.paired_t, "1", "paired t statistic over neurons");
+  write_described(g, "paired_p", C.paired_p, "1", "two-sided p of the paired t-test (Student t, n_neurons - 1 df)");
+  write_described(g, "permutation_p", C.permutation_p, "1",
+                  "two-sided p from shuffling condition labels among each neuron's events");
+  write_described_matrix(g, "neuron_difference", C.neuron_difference, "dF/F",
+                         "per neuron and test value: mean residual at test_value minus at the reference (NaN unless both)");
+}
+
+// Issue 14 §5: outcome decoded over time around the outcome; d_error in error-reducing epochs.
+void write_decoding_over_time(h5::Group& root, const RegressResult& R) {
+  const auto& D = R.decoding_time;
+  h5::Group g = root.create_group("decoding_time");
+  g.set_attribute("classifiers", std::string("logistic,linear_svm"));
+  g.set_attribute("n_trials", int32_t(D.n_trials));
+  g.set_attribute("n_features", int32_t(D.n_features));
+  g.set_attribute("n_shuffles", int32_t(D.n_shuffles));
+  g.set_attribute("description", std::string("trial outcome decoded from per-neuron mean SD residuals in time bins around "
+                                             "each trial's outcome frame; cross-validated, balanced accuracy vs shuffled labels"));
+  write_described(g, "bin_start_s", D.bin_start_s, "s", "bin start relative to the outcome frame");
+  write_described(g, "bin_end_s", D.bin_end_s, "s", "bin end (exclusive) relative to the outcome frame");
+  write_described(g, "trials_with_events", D.trials_with_events, "trials", "trials with at least one event in the bin");
+  const char* both = " [bins, 2]: columns logistic, linear SVM";
+  write_described_matrix(g, "balanced_accuracy", D.balanced_accuracy, "1", std::string("cross-validated balanced accuracy") + both);
+  write_described_matrix(g, "shuffle_mean", D.shuffle_mean, "1", std::string("mean over label shuffles") + both);
+  write_described_matrix(g, "shuffle_lo", D.shuffle_lo, "1", std::string("2.5 % quantile over label shuffles") + both);
+  write_described_matrix(g, "shuffle_hi", D.shuffle_hi, "1", std::string("97.5 % quantile over label shuffles") + both);
+  write_described_matrix(g, "p", D.p, "1", std::string("upper-tail shuffle p") + both);
+  const auto& E = R.error_reducing;
+  h5::Group e = root.create_group("error_reducing");
+  e.set_attribute("description", std::string("residual ~ 1 + d_error over each role's events with d_error < 0"));
+  write_described(e, "role", E.role, "1", "+1 P+, -1 P-, 0 other");
+  write_described(e, "n", E.n, "events", "events with d_error < 0 and a residual");
+  write_described(e, "beta", E.beta, "dF/F per position", "slope of the residual on d_error");
+  write_described(e, "se", E.se, "dF/F per position", "its standard error");
+  write_described(e, "p", E.p, "1", "its two-sided p (Student t)");
+}
+
+// Issue 14 §4: the pooled role x task interactions over the sensitivity grid.
+void write_sensitivity(h5::Group& root, const RegressResult& R) {
+  const auto& S = R.sensitivity;
+  if (S.window_s.empty()) return;
+  h5::Group g = root.create_group("sensitivity");
+  g.set_attribute("description", std::string("pooled model re-fitted over event threshold x {0.7, 1, 1.3} and "
+                                             "analysis window {0.5, 1, 2} s; one row per setting"));
+  write_described(g, "threshold_scale", S.threshold_scale, "1", "event threshold relative to --threshold");
+  write_described(g, "threshold", S.threshold, "noise SD (apical) or filtered-trace SD (paper)", "event threshold used");
+  write_described(g, "window_s", S.window_s, "s", "window of d_error and reward");
+  write_described(g, "n_events", S.n_events, "events", "events in the pooled model");
+  write_described(g, "beta_role_d_error", S.beta_role_d_error, "dF/F per position", "pooled role:d_error coefficient");
+  write_described(g, "p_role_d_error", S.p_role_d_error, "1", "its p (Student t)");
+  write_described(g, "perm_p_role_d_error", S.perm_p_role_d_error, "1", "its circular-shift permutation p");
+  write_described(g, "beta_role_reward", S.beta_role_reward, "dF/F", "pooled role:reward coefficient");
+  write_described(g, "p_role_reward", S.p_role_reward, "1", "its p (Student t)");
+  write_described(g, "perm_p_role_reward", S.perm_p_role_reward, "1", "its circular-shift permutation p");
+}
+
 // ------------------------------------------------------------------ reading helpers
 
 template <typename T>
@@ -134,6 +251,45 @@ arma::mat read_table(const h5::Group& g, const std::string& name) {
 }
 
 double attribute(const h5::Group& g, const std::string& name) { return g.number_attribute(name).value_or(kNaN); }
+
+// The --sensitivity table (for its figure).
+void read_sensitivity(const h5::Group& root, RegressResult& R) {
+  if (!root.has("sensitivity")) return;
+  const h5::Group g = root.group("sensitivity");
+  auto& S = R.sensitivity;
+  S.threshold_scale = read_column<double>(g, "threshold_scale");
+  S.threshold = read_column<double>(g, "threshold");
+  S.window_s = read_column<double>(g, "window_s");
+  S.n_events = read_column<int64_t>(g, "n_events");
+  S.beta_role_d_error = read_column<double>(g, "beta_role_d_error");
+  S.p_role_d_error = read_column<double>(g, "p_role_d_error");
+  S.perm_p_role_d_error = read_column<double>(g, "perm_p_role_d_error");
+  S.beta_role_reward = read_column<double>(g, "beta_role_reward");
+  S.p_role_reward = read_column<double>(g, "p_role_reward");
+  S.perm_p_role_reward = read_column<double>(g, "perm_p_role_reward");
+  for (size_t n : {S.threshold.size(), S.window_s.size(), S.n_events.size(), S.beta_role_d_error.size(),
+                   S.p_role_d_error.size(), S.beta_role_reward.size(), S.p_role_reward.size()})
+    if (n != S.threshold_scale.size()) throw file_error(g.file(), "/sensitivity columns have different lengths");
+}
+
+// The reference condition's summary and its per-event column (for the condition figures).
+void read_conditions(const h5::Group& root, const h5::Group& events, RegressResult& R, const std::string& path) {
+  if (!root.has("conditions")) return;
+  const h5::Group g = root.group("conditions");
+  auto& C = R.conditions;
+  C.column = g.string_attribute("column").value_or("");
+  C.reference = attribute(g, "reference");
+  if (C.column.empty() || !events.has(C.column)) throw file_error(path, "/conditions names no /events column");
+  R.column_names = {C.column};
+  R.events.columns = {read_column<double>(events, C.column)};
+  if (R.events.columns[0].size() != R.events.size()) throw file_error(path, "/events/" + C.column + " has the wrong length");
+  C.values = read_column<double>(g, "values");
+  C.mean_residual = read_table(g, "mean_residual");
+  C.test_value = read_column<double>(g, "test_value");
+  C.mean_difference = read_column<double>(g, "mean_difference");
+  C.paired_p = read_column<double>(g, "paired_p");
+  C.permutation_p = read_column<double>(g, "permutation_p");
+}
 
 }  // namespace
 
@@ -204,7 +360,7 @@ RegressInputs read_regress_inputs(const std::string& traces_path, const std::str
   in.frame_rate_hz = soma.frame_rate_hz > 0 ? soma.frame_rate_hz : options.frame_rate_hz;
   if (!(in.frame_rate_hz > 0))
     throw file_error(traces_path, "has no frame_rate_hz attribute on /plane" + str(in.soma_plane) +
-                                      " (give --frame-rate or [acquisition] frame_rate_hz in apical.ini)");
+                                      " (give --frame-rate, or frame-rate in the [regress] section of apical.ini)");
 
   const BciLog log = read_bci_log(bci_folder);
   if (int64_t(log.frames.size()) != T)
@@ -291,6 +447,9 @@ void write_regress(const std::string& path, const RegressResult& R, const Regres
   write_column(neurons, "centroid_y", cy, "px");
   write_column(neurons, "centroid_x", cx, "px");
   write_column(neurons, "n_events", R.n_events);
+  write_sd_models_and_coincidence(neurons, R);
+  root.set_attribute("event_method", R.event_method);
+  root.set_attribute("sd_fit", R.sd_fit);
 
   h5::Group glm = root.create_group("glm");
   glm.set_attribute("terms", join(R.glm_terms));
@@ -326,6 +485,11 @@ void write_regress(const std::string& path, const RegressResult& R, const Regres
   write_column(events, "reward", ev.reward);
   write_column(events, "trial", ev.trial);
   write_column(events, "outcome", ev.outcome);
+  write_described(events, "coincident", ev.coincident, "1",
+                  "1 coincident somato-dendritic event, 0 soma-only, -1 no paired dendrite");
+  write_conditions(root, events, R);
+  write_sensitivity(root, R);
+  write_decoding_over_time(root, R);
 
   h5::Group network = root.create_group("network");
   network.set_attribute("shuffles", int32_t(R.network_shuffles));
@@ -401,6 +565,11 @@ void write_regress(const std::string& path, const RegressResult& R, const Regres
   write_column(ensemble, "y", m.y, "px");
   write_column(ensemble, "x", m.x, "px");
   write_column(ensemble, "distance_px", m.distance_px, "px");
+  Timebase timebase = timebase_of_inputs(provenance.inputs);
+  timebase.frames = R.frames;
+  timebase.frame_rate_hz = p.frame_rate_hz;
+  timebase.times_s = in.log.time_s;
+  describe_output(root, regress_schema(), timebase);
   file.close();
 }
 
@@ -460,6 +629,13 @@ RegressFile read_regress(const std::string& path) {
   ev.outcome = read_column<int8_t>(events, "outcome");
   for (int32_t n : ev.neuron)
     if (n < 0 || size_t(n) >= R.soma_roi.size()) throw file_error(path, "/events/neuron names a neuron that does not exist");
+  read_conditions(root, events, R, path);
+  read_sensitivity(root, R);
+  if (neurons.has("sd_model")) {
+    R.sd_model = read_column<int8_t>(neurons, "sd_model");
+    R.sd_param_a = read_column<double>(neurons, "sd_param_a");
+    R.sd_param_b = read_column<double>(neurons, "sd_param_b");
+  }
 
   const h5::Group network = root.group("network");
   R.network_shuffles = int(attribute(network, "shuffles"));

@@ -1,7 +1,7 @@
 #pragma once
 // File side of `apical regress`: reads traces.h5 + rois.h5 + the BCI log into the inputs of
 // analyze_session() (matching the online ensemble to offline soma ROIs by centroid), and
-// writes / reads regress.h5 (DESIGN §3 contract plus every table behind the figures).
+// writes / reads regress.h5 (docs/DESIGN.md §3 contract plus every table behind the figures).
 //
 // regress.h5 layout (float64 unless noted; per-neuron rows in the order of /neurons):
 //   root attrs: provenance, frame_rate_hz, frames, window_frames, every analysis parameter

@@ -13,6 +13,7 @@
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
 #include "pipeline/reporting/plot.hpp"
+#include "stats/sd_fit.hpp"
 
 namespace apical {
 namespace {
@@ -466,6 +467,180 @@ std::string session_label(const std::string& regress_path) {
   return p.stem().string();
 }
 
+namespace {
+
+// ------------------------------------------------------------------ conditions (issue 14 §1)
+
+std::string condition_label(const std::string& column, double value) { return column + "=" + num(value); }
+
+// The neuron's SD model (fitted on the reference events) as a curve over [lo, hi].
+plot::Series model_curve(const RegressResult& R, size_t n, double lo, double hi, int colour) {
+  stats::SdFit f;
+  f.model = stats::SdModel::linear;
+  f.a = R.sd_intercept[n];
+  f.b = R.sd_slope[n];
+  if (n < R.sd_model.size() && R.sd_model[n] >= 0) {
+    f.model = stats::SdModel(R.sd_model[n]);
+    f.a = R.sd_param_a[n];
+    f.b = R.sd_param_b[n];
+  }
+  std::vector<double> x, y;
+  for (int i = 0; i <= 20; ++i) {
+    x.push_back(lo + (hi - lo) * i / 20.0);
+    y.push_back(f.predict(x.back()));
+  }
+  return plot::make_series("", x, y, plot::Series::line, colour);
+}
+
+// Sessions analysed with --reference-condition on the same column, else none.
+std::vector<const FigureSession*> condition_sessions(const std::vector<FigureSession>& sessions) {
+  std::vector<const FigureSession*> out;
+  for (const auto& s : sessions)
+    if (!s.data.result.conditions.column.empty() && s.data.result.conditions.column == sessions[0].data.result.conditions.column)
+      out.push_back(&s);
+  return out;
+}
+
+void sd_scatter_by_condition(const std::vector<const FigureSession*>& sessions, Writer& w) {
+  const std::string column = sessions[0]->data.result.conditions.column;
+  const double reference = sessions[0]->data.result.conditions.reference;
+  const std::string csv = w.csv_path("sd_scatter_by_condition");
+  CsvWriter table(csv, "session,neuron,role," + column + ",reference,frame,soma_amplitude,dendrite_amplitude,residual");
+  plot::Axes a;
+  a.title = "SD relation: every condition on the reference fit (" + condition_label(column, reference) + ")";
+  a.x_label = "somatic event amplitude (dF/F)";
+  a.y_label = "dendritic amplitude (dF/F)";
+  std::map<double, std::pair<std::vector<double>, std::vector<double>>> points;
+  std::vector<plot::Series> curves;
+  for (const FigureSession* session : sessions) {
+    const RegressResult& R = session->data.result;
+    const EventTable& ev = R.events;
+    std::vector<double> lo(R.soma_roi.size(), std::numeric_limits<double>::infinity()), hi(R.soma_roi.size(), -lo[0]);
+    for (size_t i = 0; i < ev.size(); ++i) {
+      const size_t n = size_t(ev.neuron[i]);
+      if (!std::isfinite(ev.residual[i])) continue;
+      const double c = ev.columns[0][i];
+      table.row() << session->label << "," << n << "," << role_name(R.role[n]) << "," << num(c) << ","
+                  << (c == reference ? 1 : 0) << "," << ev.frame[i] << "," << num(ev.soma_amplitude[i]) << ","
+                  << num(ev.dendrite_amplitude[i]) << "," << num(ev.residual[i]) << "\n";
+      points[c].first.push_back(ev.soma_amplitude[i]);
+      points[c].second.push_back(ev.dendrite_amplitude[i]);
+      lo[n] = std::min(lo[n], ev.soma_amplitude[i]);
+      hi[n] = std::max(hi[n], ev.soma_amplitude[i]);
+    }
+    for (size_t n = 0; n < R.soma_roi.size(); ++n)
+      if (std::isfinite(R.sd_slope[n]) && lo[n] < hi[n]) curves.push_back(model_curve(R, n, lo[n], hi[n], 6));
+  }
+  int colour = 0;
+  for (auto& [value, xy] : points) {
+    const std::string name = condition_label(column, value) + (value == reference ? " (reference)" : "");
+    a.series.push_back(plot::make_series(name + " (n=" + std::to_string(xy.first.size()) + ")", xy.first, xy.second,
+                                         plot::Series::points, value == reference ? 5 : 1 + 2 * colour++));
+  }
+  for (auto& c : curves) a.series.push_back(std::move(c));
+  a.legend = true;
+  a.note = "black: each neuron's fit on the reference events";
+  table.commit();
+  w.png("sd_scatter_by_condition", plot::render(a), csv);
+}
+
+void residual_by_condition(const std::vector<const FigureSession*>& sessions, Writer& w) {
+  const auto& C0 = sessions[0]->data.result.conditions;
+  std::map<double, std::vector<double>> groups;
+  std::vector<double> all;
+  for (const FigureSession* session : sessions) {
+    const EventTable& ev = session->data.result.events;
+    for (size_t i = 0; i < ev.size(); ++i)
+      if (std::isfinite(ev.residual[i])) groups[ev.columns[0][i]].push_back(ev.residual[i]), all.push_back(ev.residual[i]);
+  }
+  double lo = quantile(all, 0.005), hi = quantile(all, 0.995);
+  if (!(std::isfinite(lo) && std::isfinite(hi) && lo < hi)) lo = -1, hi = 1;
+  const int bins = 30;
+  const std::string csv = w.csv_path("residual_by_condition");
+  CsvWriter table(csv, C0.column + ",reference,n,mean_residual,bin_lo,bin_hi,count,density");
+  plot::Axes a;
+  a.title = "SD residual by condition (relative to the " + condition_label(C0.column, C0.reference) + " fit)";
+  a.x_label = "SD residual (dF/F)";
+  a.y_label = "density (1/(dF/F))";
+  a.y_min = 0;
+  a.zero_line = true;
+  int colour = 0;
+  for (const auto& [value, v] : groups) {
+    double mean = 0;
+    for (double x : v) mean += x;
+    mean /= double(v.size());
+    const plot::Series counts = plot::histogram("", v, bins, lo, hi, false);
+    plot::Series density = plot::histogram(condition_label(C0.column, value) + " (n=" + std::to_string(v.size()) +
+                                               ", mean " + num(std::round(mean * 1000) / 1000) + ")",
+                                           v, bins, lo, hi, true, plot::Series::step);
+    density.colour = value == C0.reference ? 5 : 1 + 2 * colour++;
+    const double width = (hi - lo) / bins;
+    for (size_t b = 0; b < counts.x.size(); ++b)
+      table.row() << num(value) << "," << (value == C0.reference ? 1 : 0) << "," << v.size() << "," << num(mean) << ","
+                  << num(counts.x[b] - 0.5 * width) << "," << num(counts.x[b] + 0.5 * width) << "," << counts.y[b] << ","
+                  << num(density.y[b]) << "\n";
+    a.series.push_back(std::move(density));
+  }
+  if (sessions.size() == 1 && !C0.mean_difference.empty()) {
+    std::ostringstream note;
+    note << std::setprecision(2) << "difference " << C0.mean_difference[0] << " dF/F, paired p " << C0.paired_p[0]
+         << ", perm. p " << C0.permutation_p[0];
+    a.note = note.str();
+  }
+  a.legend = true;
+  table.commit();
+  w.png("residual_by_condition", plot::render(a), csv);
+}
+
+// ------------------------------------------------------------------ sensitivity (issue 14 §4)
+
+void sensitivity(const FigureSession& session, Writer& w) {
+  const auto& S = session.data.result.sensitivity;
+  const std::string csv = w.csv_path("sensitivity");
+  CsvWriter table(csv, "session,threshold_scale,threshold,window_s,n_events,beta_role_d_error,p_role_d_error,"
+                       "perm_p_role_d_error,beta_role_reward,p_role_reward,perm_p_role_reward");
+  std::vector<std::string> labels;
+  std::vector<double> x, d_error, reward;
+  for (size_t i = 0; i < S.window_s.size(); ++i) {
+    table.row() << session.label << "," << num(S.threshold_scale[i]) << "," << num(S.threshold[i]) << ","
+                << num(S.window_s[i]) << "," << S.n_events[i] << "," << num(S.beta_role_d_error[i]) << ","
+                << num(S.p_role_d_error[i]) << "," << num(S.perm_p_role_d_error[i]) << "," << num(S.beta_role_reward[i])
+                << "," << num(S.p_role_reward[i]) << "," << num(S.perm_p_role_reward[i]) << "\n";
+    labels.push_back("x" + num(S.threshold_scale[i]) + "/" + num(S.window_s[i]) + "s");
+    x.push_back(double(i));
+    d_error.push_back(S.beta_role_d_error[i]);
+    reward.push_back(S.beta_role_reward[i]);
+  }
+  const auto panel = [&](const std::string& term, const std::vector<double>& beta, const std::vector<double>& p) {
+    plot::Axes a;
+    a.title = "role x " + term + ": beta per setting";
+    a.x_label = "threshold scale / window";
+    a.y_label = "beta";
+    a.zero_line = true;
+    a.x_category_labels = labels;
+    std::vector<double> sig_x, sig_y, other_x, other_y;
+    for (size_t i = 0; i < beta.size(); ++i) {
+      (p[i] < 0.05 ? sig_x : other_x).push_back(x[i]);
+      (p[i] < 0.05 ? sig_y : other_y).push_back(beta[i]);
+    }
+    const auto [lo, hi] = finite_range(beta);
+    a.y_min = std::min(0.0, lo);  // zero in view: the sign is what the panel is about
+    a.y_max = std::max(0.0, hi);
+    a.series.push_back(plot::make_series("", x, beta, plot::Series::line, 6));
+    a.series.push_back(plot::make_series("p < 0.05", sig_x, sig_y, plot::Series::points, 1));
+    a.series.push_back(plot::make_series("p >= 0.05", other_x, other_y, plot::Series::points, 5));
+    a.legend = true;
+    return a;
+  };
+  table.commit();
+  w.png("sensitivity",
+        plot::render_grid({panel("d_error", d_error, S.p_role_d_error), panel("reward", reward, S.p_role_reward)}, 1,
+                          {900, 360}),
+        csv);
+}
+
+}  // namespace
+
 std::vector<FigureOutput> write_figures(const std::vector<FigureSession>& sessions, const std::string& folder) {
   if (sessions.empty()) throw InputError("figures: no regress.h5 given");
   fs::create_directories(folder);
@@ -478,6 +653,12 @@ std::vector<FigureOutput> write_figures(const std::vector<FigureSession>& sessio
   network_r2(sessions, w);
   decoding(sessions, w);
   learning(sessions, w);
+  if (const auto with_conditions = condition_sessions(sessions); !with_conditions.empty()) {
+    sd_scatter_by_condition(with_conditions, w);
+    residual_by_condition(with_conditions, w);
+  }
+  for (const auto& session : sessions)
+    if (!session.data.result.sensitivity.window_s.empty() && sessions.size() == 1) sensitivity(session, w);
   return w.outputs;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// `apical figures`: one CSV (the numbers) and one PNG (the plot) per figure panel of DESIGN §4.7,
+// `apical figures`: one CSV (the numbers) and one PNG (the plot) per figure panel of docs/DESIGN.md §4.7,
 // from one or more regress.h5 files (several sessions: panels pool or compare them; the
 // learning curve runs across sessions in the order given).
 //

@@ -28,6 +28,7 @@
 #include <opencv2/core.hpp>
 
 #include "core/image.hpp"
+#include "core/roi_codes.hpp"
 
 namespace apical {
 
@@ -104,17 +105,6 @@ struct RoiStats {
   float skewness = 0;          // of the high-passed binned trace (refine_rois)
   float quality = 0;           // [0,1]: detection strength, later combined with SNR
 };
-
-// Why a candidate ROI was not accepted (stored as /plane{k}/rejection in rois.h5).
-enum RoiRejection : int { kAccepted = 0, kLowTemplateScore = 1, kImplausibleShape = 2, kWithinNoise = 3 };
-inline constexpr const char* kRejectionLabels =
-    "0=accepted;1=soma template score below threshold;2=implausible soma size or shape;"
-    "3=mean-image contrast within the noise";
-
-// Where a soma ROI came from (stored as /plane{k}/source).
-enum RoiSource : int { kFromActivity = 0, kFromAnatomy = 1, kFromBrightBlob = 2 };
-inline constexpr const char* kSourceLabels =
-    "0=correlation image (activity);1=mean image (soma template);2=mean image (bright blob)";
 
 struct Roi {
   std::vector<uint32_t> pixels;  // y*W + x, ascending

@@ -1,5 +1,7 @@
 #include "pipeline/segment/segment_stream.hpp"
 
+#include "io/schema.hpp"
+
 #include <oneapi/tbb/parallel_pipeline.h>
 
 #include <algorithm>
@@ -318,6 +320,7 @@ void write_segmentation(const std::string& path, const Segmentation& segmentatio
   }
   root.set_attribute("frames", int64_t(segmentation.frames));
   root.set_attribute("pairing", segmentation.pairing);
+  describe_output(root, rois_schema(), timebase_of_inputs(provenance.inputs));
 }
 
 std::vector<std::pair<int, int>> read_pairs_csv(const std::string& path) {

@@ -1,5 +1,5 @@
 #pragma once
-// Streaming segmentation of a registered movie into rois.h5 (DESIGN §3 contract).
+// Streaming segmentation of a registered movie into rois.h5 (docs/DESIGN.md §3 contract).
 //
 // Per plane, two streaming passes over /plane{k}/movie:
 //   1. SummaryImageAccumulator: mean, max (of the binned movie) and local correlation image

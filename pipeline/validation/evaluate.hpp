@@ -1,5 +1,5 @@
 #pragma once
-// Scores a stage's output against the simulator's truth (DESIGN §5). Each scorer reads the
+// Scores a stage's output against the simulator's truth (docs/DESIGN.md §5). Each scorer reads the
 // stage's output file and returns plain numbers; `apical evaluate` prints them.
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-// Scores traces.h5 against the simulator's truth (DESIGN §5): found ROIs are matched to true
+// Scores traces.h5 against the simulator's truth (docs/DESIGN.md §5): found ROIs are matched to true
 // ROIs (IoU >= 0.5, optimal one-to-one), then per matched ROI the Pearson r of dF/F with the
 // clean truth dF/F (median per plane and kind), somatic event precision/recall/F1, and the
 // neuropil coefficient error when it was estimated.

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "io/error.hpp"
+#include "io/h5.hpp"
 #include "core/numeric.hpp"
 #include "pipeline/validation/evaluate.hpp"
 #include "pipeline/regress/regress_io.hpp"
@@ -50,6 +51,30 @@ void truth_centroids(const TruthPlane& plane, std::vector<double>& cy, std::vect
     cy[r] = sy / double(px.size());
     cx[r] = sx / double(px.size());
   }
+}
+
+// The true opto effect (simulate --opto): per paired neuron with events in both conditions,
+// the mean dendritic amplitude change of its stimulated events; averaged over neurons. It is
+// what --reference-condition opto=0's mean residual difference estimates. NaN without /opto.
+double true_opto_effect(const Truth& truth) {
+  const h5::File file = h5::File::open_read(truth.path);
+  if (!file.root().has("opto")) return kNaN;
+  const h5::Group g = file.root().group("opto");
+  const std::vector<uint8_t> opto = g.read<uint8_t>("event_opto");
+  const std::vector<float> shift = g.read<float>("event_shift");
+  if (opto.size() != truth.events.size() || shift.size() != truth.events.size())
+    throw file_error(truth.path, "/opto/event_opto or event_shift does not have one entry per /events row");
+  std::vector<double> sum(truth.neuron_soma_roi.size(), 0), on(sum.size(), 0), off(sum.size(), 0);
+  for (size_t i = 0; i < opto.size(); ++i) {
+    const size_t n = size_t(truth.events[i].neuron);
+    if (n >= sum.size()) continue;
+    (opto[i] ? on : off)[n] += 1;
+    if (opto[i]) sum[n] += shift[i];
+  }
+  double total = 0, neurons = 0;
+  for (size_t n = 0; n < sum.size(); ++n)
+    if (on[n] > 0 && off[n] > 0 && sum[n] != 0) total += sum[n] / on[n], neurons += 1;  // 0: unpaired
+  return neurons > 0 ? total / neurons : kNaN;
 }
 
 }  // namespace
@@ -120,6 +145,13 @@ std::vector<ScoreRow> score_regression(const Truth& truth, const std::string& re
     rows.push_back({"regress", term, "sign_accuracy", c.signed_n > 0 ? double(c.sign_correct) / c.signed_n : kNaN});
     rows.push_back({"regress", term, "sign_tested_neurons", double(c.signed_n)});
     rows.push_back({"regress", term, "rank_correlation", spearman(c.est, c.tru)});
+  }
+  const double opto_truth = true_opto_effect(truth);
+  if (std::isfinite(opto_truth) && !R.conditions.mean_difference.empty()) {
+    const double measured = R.conditions.mean_difference[0];
+    rows.push_back({"regress", "opto", "effect_measured", measured});
+    rows.push_back({"regress", "opto", "effect_true", opto_truth});
+    rows.push_back({"regress", "opto", "effect_relative_error", (measured - opto_truth) / std::abs(opto_truth)});
   }
   return rows;
 }

@@ -117,7 +117,7 @@ std::vector<std::vector<Onset>> simulate_somata(SimulatedSession& s) {
   return onsets;
 }
 
-// SD model (SCIENCE_SPEC) for every somatic event, then the dendrite-plane dF/F.
+// SD model (docs/SCIENCE_SPEC.md) for every somatic event, then the dendrite-plane dF/F.
 void simulate_dendrites(SimulatedSession& s, const std::vector<std::vector<Onset>>& onsets) {
   const SimulationParams& p = s.params;
   const TaskVariables task = task_variables(s.bci_frames, s.trials, p.frame_rate_hz);
@@ -142,9 +142,13 @@ void simulate_dendrites(SimulatedSession& s, const std::vector<std::vector<Onset
       e.reward = task.reward[o.frame];
       e.d_error = float(task.d_error[o.frame]);
       const double noise = p.residual_noise * rng.normal();
+      e.opto = s.stimulated[o.frame];
       if (!neuron.dendrite_rois.empty()) {
         e.residual = float(neuron.beta_reward * e.reward + neuron.beta_derr * e.d_error + noise);
-        e.dendrite_amplitude = std::max(kMinDendriteAmplitude, neuron.sd_gain * e.soma_amplitude + e.residual);
+        const float unstimulated = std::max(kMinDendriteAmplitude, neuron.sd_gain * e.soma_amplitude + e.residual);
+        const float gain = e.opto ? float(p.opto_dendrite_gain) * neuron.sd_gain : neuron.sd_gain;
+        e.dendrite_amplitude = std::max(kMinDendriteAmplitude, gain * e.soma_amplitude + e.residual);
+        e.opto_shift = e.dendrite_amplitude - unstimulated;
         sim::add_kernel(trace.data(), p.frames, o.frame, e.dendrite_amplitude, kernel);
       }
       s.events.push_back(e);
@@ -173,6 +177,19 @@ void simulate_dendrites(SimulatedSession& s, const std::vector<std::vector<Onset
       s.isolated_dendrite_events.push_back({int(roi), o.frame, o.amplitude});
     }
     for (int64_t t = 0; t < p.frames; ++t) plane.dff(roi, t) += trace[t];
+  }
+}
+
+// Opto: a random opto_trial_fraction of the trials is stimulated, on all of its frames.
+void choose_stimulated_trials(SimulatedSession& s) {
+  const SimulationParams& p = s.params;
+  s.stimulated.assign(size_t(p.frames), 0);
+  if (!p.opto) return;
+  sim::Rng rng(sim::stream_key(p.seed, sim::kOpto));
+  for (BciTrial& trial : s.trials) {
+    trial.stimulated = rng.uniform() < p.opto_trial_fraction;
+    if (!trial.stimulated) continue;
+    for (int64_t t = trial.start_frame; t <= trial.end_frame && t < p.frames; ++t) s.stimulated[t] = 1;
   }
 }
 
@@ -232,6 +249,8 @@ void validate(const SimulationParams& p) {
           "--dendrite-event-rate-hz must be in [0, 5)");
   require(p.learning >= 0 && p.learning <= 5, "--learning must be in [0, 5]");
   require(p.early_hit_rate > 0 && p.early_hit_rate < 1, "--early-hit-rate must be in (0, 1)");
+  require(p.opto_trial_fraction >= 0 && p.opto_trial_fraction <= 1, "--opto-trial-fraction must be in [0, 1]");
+  require(p.opto_dendrite_gain >= 0 && p.opto_dendrite_gain <= 2, "--opto-dendrite-gain must be in [0, 2]");
 }
 
 TaskVariables task_variables(const BciFrames& frames, const std::vector<BciTrial>& trials,
@@ -268,6 +287,7 @@ SimulatedSession simulate_session(const SimulationParams& params) {
   make_neurons(s, dendrites);
   const std::vector<std::vector<Onset>> onsets = simulate_somata(s);
   sim::simulate_bci(s);
+  choose_stimulated_trials(s);
   simulate_dendrites(s, onsets);
   std::sort(s.isolated_dendrite_events.begin(), s.isolated_dendrite_events.end(),
             [](const IsolatedDendriteEvent& a, const IsolatedDendriteEvent& b) {

@@ -1,5 +1,5 @@
 #pragma once
-// Synthetic two-plane BCI imaging sessions with ground truth (DESIGN §5, SCIENCE_SPEC).
+// Synthetic two-plane BCI imaging sessions with ground truth (docs/DESIGN.md §5, docs/SCIENCE_SPEC.md).
 //
 // simulate_session() builds everything except pixels: geometry (somata, dendrites, neuropil,
 // vessels), activity, the closed-loop BCI log, the somato-dendritic truth and the motion.
@@ -37,7 +37,7 @@ struct SimulationParams {
   double photons_per_unit = 0.15;  // photons per count: noise variance = counts / this;
                                    // default gives a soma pixel noise std ~10% of baseline;
                                    // <= 0 disables shot noise
-  double c_reward = 0.3;         // SCIENCE_SPEC effect of reward on the SD residual (dF/F)
+  double c_reward = 0.3;         // docs/SCIENCE_SPEC.md effect of reward on the SD residual (dF/F)
   double c_derr = -0.15;         // effect of d_error (dF/F per position)
   double residual_noise = 0.1;   // sigma_res of the SD residual (dF/F)
   double event_rate_hz = 0.3;    // mean somatic event rate at session start (Hz)
@@ -51,6 +51,14 @@ struct SimulationParams {
   // lit (a smooth gain field and vignetting towards the corners); the neuropil holds thin,
   // static processes. Density and cell size come from apply_preset.
   bool dense_cortex = false;
+  // Optogenetic experiment (--opto): on a random opto_trial_fraction of the trials, NDNF+
+  // interneurons are driven from the trial's start frame to its end frame. On those frames
+  // the dendrite's gain on the somatic amplitude is scaled by opto_dendrite_gain:
+  //   b_k = max(0.05, opto_dendrite_gain * g_n a_k + r_k)   (stimulated events)
+  // Somata, behaviour and isolated dendritic events are untouched.
+  bool opto = false;
+  double opto_trial_fraction = 0.5;  // fraction of trials stimulated, [0, 1]
+  double opto_dendrite_gain = 0.5;   // dendritic gain factor under stimulation, [0, 2]
 };
 
 // Presets by name: "default" (no change) or "dense-cortex" (sets dense_cortex, and the
@@ -97,7 +105,7 @@ struct SimulatedPlane {
   std::vector<float> neuropil_coef;  // neuropil fraction inside each ROI (U(0.5, 0.9));
                                      // pixels outside ROIs carry the full neuropil
   arma::fmat neuropil_weights;       // neuropil fluctuation w_j(t) [J, T] (dimensionless)
-  std::vector<Shift> shifts;         // rigid truth per frame [T] (px, DESIGN §3 convention)
+  std::vector<Shift> shifts;         // rigid truth per frame [T] (px, docs/DESIGN.md §3 convention)
   float bidi_offset_px = 0;          // odd raw lines show content displaced by this along x
   std::vector<NonrigidBasis> nonrigid_basis;  // K fields
   arma::fmat nonrigid_coef;          // [K, T] px; field = sum_k coef(k, t) * basis_k
@@ -120,7 +128,7 @@ struct SimulatedNeuron {
   float tau_decay_s = 0;             // somatic GCaMP decay time constant
 };
 
-// One somatic event (SCIENCE_SPEC). Unpaired (distractor) somata have dendrite_amplitude 0
+// One somatic event (docs/SCIENCE_SPEC.md). Unpaired (distractor) somata have dendrite_amplitude 0
 // and residual 0.
 struct SimulatedEvent {
   int neuron = -1;
@@ -130,6 +138,9 @@ struct SimulatedEvent {
   float residual = 0;                // r_k (before the clip of b_k)
   int reward = 0;                    // reward(t_k) from the BCI log
   float d_error = 0;                 // d_error(t_k) from the BCI log (positions)
+  int opto = 0;                      // 1 when the onset frame was stimulated
+  float opto_shift = 0;              // b_k minus the b_k it would have had unstimulated
+                                     // (dF/F; 0 when not stimulated)
 };
 
 // A dendritic event with no somatic event, on one dendrite-plane ROI.
@@ -153,6 +164,7 @@ struct BciTrial {
   int64_t start_frame = 0, end_frame = 0;  // inclusive
   bool hit = false;
   int64_t reward_frame = -1;               // = end_frame for a hit, -1 for a miss
+  bool stimulated = false;                 // opto: light on for this trial's frames
 };
 
 // How the simulated online BCI moved the cursor: a leaky-free integrator
@@ -183,12 +195,15 @@ struct SimulatedSession {
   std::vector<BciTrial> trials;
   BciSettings bci;
   std::vector<EnsembleEntry> ensemble;
+  // Per frame [T]: 1 while the opto light is on (frames of stimulated trials), else 0.
+  // All 0 without --opto. The renderer reads it (blank rows on stimulated frames).
+  std::vector<uint8_t> stimulated;
 };
 
 // (soma_roi in plane 0, dendrite_roi in plane 1) for every paired neuron's dendrite ROI.
 std::vector<std::pair<int, int>> soma_dendrite_pairs(const SimulatedSession& session);
 
-// SCIENCE_SPEC task variables at every frame, from the BCI log alone.
+// docs/SCIENCE_SPEC.md task variables at every frame, from the BCI log alone.
 struct TaskVariables {
   std::vector<int> error;      // |target - cursor|
   std::vector<int> d_error;    // error(t) - error(max(t - w, 0)), w = round(1 s * f)

@@ -32,7 +32,7 @@ inline uint64_t stream_key(uint64_t seed, uint64_t tag, uint64_t i = 0, uint64_t
 // Stream tags: one per kind of randomness.
 enum StreamTag : uint64_t {
   kGeometry = 1, kNeuronParams, kSomaEvents, kDendriteEvents, kResidual, kEnsemble,
-  kBciTargets, kMotion, kNeuropil, kNoise,
+  kBciTargets, kMotion, kNeuropil, kNoise, kOpto,
 };
 
 // Splitmix64 stream with the distributions the model needs (own implementations so results

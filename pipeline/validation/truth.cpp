@@ -1,5 +1,7 @@
 #include "pipeline/validation/truth.hpp"
 
+#include "io/schema.hpp"
+
 #include <cmath>
 
 #include "io/error.hpp"
@@ -20,6 +22,37 @@ std::vector<float> shifts_as_rows(const std::vector<Shift>& shifts) {
     rows.push_back(s.dx);
   }
   return rows;
+}
+
+void describe(h5::Group& g, const std::string& name, const std::string& units, const std::string& description) {
+  h5::Dataset d = g.dataset(name);
+  d.set_attribute("units", units);
+  d.set_attribute("description", description);
+}
+
+// /opto: which frames and trials were stimulated, the gain factor, and per event the
+// condition and the dendritic amplitude change the stimulation caused.
+void write_opto_truth(h5::Group& root, const SimulatedSession& s) {
+  h5::Group g = root.create_group("opto");
+  g.set_attribute("trial_fraction", s.params.opto_trial_fraction);
+  g.set_attribute("dendrite_gain", s.params.opto_dendrite_gain);
+  g.write("stimulated", s.stimulated);
+  describe(g, "stimulated", "1", "1 on frames where the opto light was on (frames of stimulated trials)");
+  std::vector<uint8_t> trial_stimulated;
+  for (const BciTrial& t : s.trials) trial_stimulated.push_back(t.stimulated ? 1 : 0);
+  g.write("trial_stimulated", trial_stimulated);
+  describe(g, "trial_stimulated", "1", "1 for each stimulated trial, in trials.csv order");
+  std::vector<uint8_t> event_opto;
+  std::vector<float> shift;
+  for (const SimulatedEvent& e : s.events) {
+    event_opto.push_back(uint8_t(e.opto));
+    shift.push_back(e.opto_shift);
+  }
+  g.write("event_opto", event_opto);
+  describe(g, "event_opto", "1", "1 for each /events row whose onset frame was stimulated");
+  g.write("event_shift", shift);
+  describe(g, "event_shift", "dF/F",
+           "per /events row: dendritic amplitude minus the amplitude it would have had unstimulated");
 }
 
 }  // namespace
@@ -104,13 +137,19 @@ void write_truth(const std::string& path, const SimulatedSession& s, const Prove
   events.write("residual", r);
   events.write("d_error", d);
   events.write("reward", reward);
+  if (p.opto) write_opto_truth(root, s);
+  describe_output(root, truth_schema(), Timebase{int64_t(p.frames), p.frame_rate_hz, p.pixel_size_um, {}});
 }
 
 BciLog simulated_bci_log(const SimulatedSession& s) {
   BciLog log;
   const auto& f = s.bci_frames;
   for (size_t t = 0; t < f.cursor.size(); ++t)
-    log.frames.push_back({int64_t(t), f.time_s[t], f.control[t], f.cursor[t], f.target[t], f.trial[t]});
+    log.frames.push_back({int64_t(t), f.time_s[t], f.control[t], f.cursor[t], f.target[t], f.trial[t], {}});
+  if (s.params.opto) {  // the rig logs the light per frame
+    log.extra_columns = {"opto"};
+    for (size_t t = 0; t < log.frames.size(); ++t) log.frames[t].extra = {double(s.stimulated.at(t))};
+  }
   for (const auto& t : s.trials) log.trials.push_back({t.trial, t.start_frame, t.end_frame, t.hit, t.reward_frame});
   for (const auto& e : s.ensemble) log.ensemble.push_back({e.neuron, e.role, e.y, e.x});
   return log;
@@ -187,6 +226,8 @@ void write_truth_rois(const Truth& truth, const std::string& path, const Provena
   h5::Group root = file.root();
   write_provenance(root, provenance);
   write_rois(root, rois);
+  describe_output(root, rois_schema(),
+                  Timebase{truth.planes.empty() ? 0 : int64_t(truth.planes[0].shifts.size()), truth.frame_rate_hz, 0, {}});
 }
 
 }  // namespace apical

@@ -1,6 +1,6 @@
 #pragma once
 // truth.h5: the simulator's ground truth, written by `apical simulate` and read by
-// `apical evaluate` and the tests. Layout (all per DESIGN §3 conventions):
+// `apical evaluate` and the tests. Layout (all per docs/DESIGN.md §3 conventions):
 //   root attributes: provenance + every simulation parameter
 //   /plane{k}  (attrs role, frame_rate_hz, bidi_offset_px)
 //      shifts [T,2] float32 (dy,dx) px, rigid, contract convention
