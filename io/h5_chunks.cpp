@@ -72,8 +72,18 @@ libdeflate_decompressor& thread_decompressor() {
 // to the host on a virtual machine).
 constexpr size_t kHugePage = size_t(2) << 20;
 
+// Bytes a chunk buffer takes: small chunks are not worth a huge page each.
+size_t huge_page_multiple(size_t bytes) {
+  return bytes < kHugePage ? bytes : (bytes + kHugePage - 1) / kHugePage * kHugePage;
+}
+
 unsigned char* allocate_chunk_buffer(size_t bytes) {
-  const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  const size_t rounded = huge_page_multiple(bytes);
+  if (rounded < kHugePage) {
+    void* p = std::malloc(std::max<size_t>(rounded, 1));
+    if (!p) throw std::bad_alloc();
+    return static_cast<unsigned char*>(p);
+  }
   void* p = std::aligned_alloc(kHugePage, rounded);
   if (!p) throw std::bad_alloc();
   madvise(p, rounded, MADV_HUGEPAGE);  // a hint: ignored where huge pages are off
@@ -104,7 +114,7 @@ std::optional<InflatingChunkReader> InflatingChunkReader::open(const Dataset& da
   if (H5Pget_fill_value(plist.id(), H5T_NATIVE_FLOAT, &reader.fill_value_) < 0) reader.fill_value_ = 0;
   reader.shuffled_ = reader.shuffle_index_ >= 0;
   reader.chunk_bytes_ = element.bytes * reader.chunk_[0] * reader.chunk_[1] * reader.chunk_[2];
-  reader.cache_capacity_ = std::max<size_t>(1, cache_bytes / std::max<size_t>(1, reader.chunk_bytes_));
+  reader.cache_capacity_ = std::max<size_t>(1, cache_bytes / huge_page_multiple(std::max<size_t>(1, reader.chunk_bytes_)));
   return reader;
 }
 
@@ -269,7 +279,7 @@ void InflatingChunkReader::inflate_whole_if_it_fits(const Dataset& dataset) {
   whole_tried_ = true;
   const std::vector<Dims> all = chunks_touching({0, 0, 0}, dims_);
   if (all.size() > cache_capacity_) return;
-  constexpr size_t group = 8;  // bounds the compressed bytes held at once
+  constexpr size_t group = 4;  // bounds the compressed bytes held at once (enough to keep the cores busy)
   for (size_t first = 0; first < all.size(); first += group)
     fetch(dataset, std::vector<Dims>(all.begin() + ptrdiff_t(first), all.begin() + ptrdiff_t(std::min(all.size(), first + group))));
 }
