@@ -22,7 +22,7 @@ namespace {
 
 const std::string kPython = "/usr/bin/python3";  // Debian's, with python3-h5py and python3-hdmf
 const std::string kScripts = std::string(APICAL_SOURCE_DIR) + "/tests/nwb/";
-const std::string kValidator = std::string(APICAL_SOURCE_DIR) + "/../shared/tools/nwb_validate.py";
+const std::string kValidator = std::string(APICAL_SOURCE_DIR) + "/tools/nwb/nwb_validate.py";
 
 bool python_has(const std::string& module) {
   return run_shell(kPython + " -c 'import " + module + "'").exit_code == 0;

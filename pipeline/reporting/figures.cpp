@@ -172,8 +172,8 @@ void sd_scatter(const std::vector<FigureSession>& sessions, Writer& w) {
                   "sd_intercept,residual");
   plot::Axes a;
   a.title = "Somato-dendritic relation: one fit line per neuron";
-  a.x_label = "somatic event amplitude (dF/F)";
-  a.y_label = "dendritic amplitude (dF/F)";
+  a.x_label = "somatic event amplitude (ΔF/F)";
+  a.y_label = "dendritic amplitude (ΔF/F)";
   std::map<int, std::pair<std::vector<double>, std::vector<double>>> points;
   std::vector<plot::Series> fits;
   for (const auto& session : sessions) {
@@ -232,8 +232,8 @@ void residual_by_role_outcome(const std::vector<FigureSession>& sessions, Writer
   for (const RoleStyle& st : kRoles) {
     plot::Axes a;
     a.title = std::string(st.name) + " neurons";
-    a.x_label = "SD residual (dF/F)";
-    a.y_label = "density (1/(dF/F))";
+    a.x_label = "SD residual (ΔF/F)";
+    a.y_label = "density (1/(ΔF/F))";
     a.y_min = 0;
     std::string note;
     for (int outcome : {1, 0}) {
@@ -272,9 +272,9 @@ void residual_vs_derror_by_role(const std::vector<FigureSession>& sessions, Writ
   const std::string csv = w.csv_path("residual_vs_derror_by_role");
   CsvWriter table(csv, "role,d_error,n,mean_residual,sem,fit_slope,fit_intercept");
   plot::Axes a;
-  a.title = "SD residual vs error change, by role (mean +/- SEM, OLS fit)";
-  a.x_label = "d_error: change in cursor-target distance over 1 s (positions)";
-  a.y_label = "SD residual (dF/F)";
+  a.title = "SD residual vs error change, by role (mean ± SEM, OLS fit)";
+  a.x_label = "Δerror: change in cursor-target distance over 1 s (positions)";
+  a.y_label = "SD residual (ΔF/F)";
   a.zero_line = true;
   for (const RoleStyle& st : kRoles) {
     std::vector<double> x, y;
@@ -342,8 +342,8 @@ void network_r2(const std::vector<FigureSession>& sessions, Writer& w) {
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.r2 > b.r2; });
   plot::Axes a;
   a.title = "Network prediction of SD residuals (ridge, cross-validated)";
-  a.x_label = "neuron rank (by observed R^2)";
-  a.y_label = "cross-validated R^2";
+  a.x_label = "neuron rank (by observed R²)";
+  a.y_label = "cross-validated R²";
   a.zero_line = true;
   std::vector<double> x, obs, mean, p95;
   int above = 0;
@@ -415,7 +415,7 @@ void learning(const std::vector<FigureSession>& sessions, Writer& w) {
                   "amplitude_late,amplitude_change");
   plot::Axes a;
   a.title = "Early SD residual vs later change in activity, by role";
-  a.x_label = "early SD residual: mean over the first third of the session (dF/F)";
+  a.x_label = "early SD residual: mean over the first third of the session (ΔF/F)";
   a.y_label = "rate change, late - early (events/min)";
   a.zero_line = true;
   std::map<int, std::pair<std::vector<double>, std::vector<double>>> by_role;
@@ -508,8 +508,8 @@ void sd_scatter_by_condition(const std::vector<const FigureSession*>& sessions, 
   CsvWriter table(csv, "session,neuron,role," + column + ",reference,frame,soma_amplitude,dendrite_amplitude,residual");
   plot::Axes a;
   a.title = "SD relation: every condition on the reference fit (" + condition_label(column, reference) + ")";
-  a.x_label = "somatic event amplitude (dF/F)";
-  a.y_label = "dendritic amplitude (dF/F)";
+  a.x_label = "somatic event amplitude (ΔF/F)";
+  a.y_label = "dendritic amplitude (ΔF/F)";
   std::map<double, std::pair<std::vector<double>, std::vector<double>>> points;
   std::vector<plot::Series> curves;
   for (const FigureSession* session : sessions) {
@@ -560,8 +560,8 @@ void residual_by_condition(const std::vector<const FigureSession*>& sessions, Wr
   CsvWriter table(csv, C0.column + ",reference,n,mean_residual,bin_lo,bin_hi,count,density");
   plot::Axes a;
   a.title = "SD residual by condition (relative to the " + condition_label(C0.column, C0.reference) + " fit)";
-  a.x_label = "SD residual (dF/F)";
-  a.y_label = "density (1/(dF/F))";
+  a.x_label = "SD residual (ΔF/F)";
+  a.y_label = "density (1/(ΔF/F))";
   a.y_min = 0;
   a.zero_line = true;
   int colour = 0;
@@ -583,7 +583,7 @@ void residual_by_condition(const std::vector<const FigureSession*>& sessions, Wr
   }
   if (sessions.size() == 1 && !C0.mean_difference.empty()) {
     std::ostringstream note;
-    note << std::setprecision(2) << "difference " << C0.mean_difference[0] << " dF/F, paired p " << C0.paired_p[0]
+    note << std::setprecision(2) << "difference " << C0.mean_difference[0] << " ΔF/F, paired p " << C0.paired_p[0]
          << ", perm. p " << C0.permutation_p[0];
     a.note = note.str();
   }
