@@ -626,9 +626,10 @@ std::vector<Roi> bright_mean_somata(const cv::Mat& mean_image, const std::vector
 // or within ~0.8 diameters of an ROI of `rois` (found from activity) is that same cell and
 // is skipped; every other peak above template_floor is a candidate, accepted at
 // template_threshold.
-std::vector<Roi> template_somata(const cv::Mat& mean_image, const cv::Mat& score, const std::vector<Roi>& rois,
+std::vector<Roi> template_somata(const cv::Mat& mean_image, const cv::Mat& correlation, const std::vector<Roi>& rois,
                                  const SegmentParams& params) {
   const float d = params.soma_diameter_px;
+  const cv::Mat score = soma_template_score(mean_image, correlation, d);
   const int radius = std::max(2, int(std::lround(0.78f * d)));
   std::vector<SomaCandidate> peaks = score_peaks(score, radius, params.template_floor, std::max(0, params.border_px));
   const cv::Mat owned = owned_mask(rois, score.size());
@@ -669,59 +670,6 @@ std::vector<Roi> template_somata(const cv::Mat& mean_image, const cv::Mat& score
     found.push_back(std::move(roi));
   }
   return found;
-}
-
-// The pixel of `score` with the largest value within `radius` of (y, x); ties keep the first
-// in raster order, so the result does not depend on thread count.
-cv::Point2f score_maximum_near(const cv::Mat& score, int y, int x, int radius) {
-  float best = -std::numeric_limits<float>::infinity();
-  cv::Point2f at{float(x), float(y)};
-  for (int qy = std::max(0, y - radius); qy <= std::min(score.rows - 1, y + radius); ++qy)
-    for (int qx = std::max(0, x - radius); qx <= std::min(score.cols - 1, x + radius); ++qx) {
-      if ((qy - y) * (qy - y) + (qx - x) * (qx - x) > radius * radius) continue;
-      if (const float v = score.at<float>(qy, qx); v > best) best = v, at = cv::Point2f(float(qx), float(qy));
-    }
-  return at;
-}
-
-// Soma plane: every accepted soma becomes a disc of the soma diameter centred on the soma
-// template's maximum within ~d/5 of its centroid (touching discs split by nearest centre).
-// Why: a correlation region's centroid sits on the cell's most active part and a grown
-// blob's on its brightest part, often 2-3 px off the cell body's centre; the template peaks
-// at the centre (trained on hand-drawn outlines). On held-out rows of neurofinder_top this
-// raises IoU-F1 by 0.02-0.09 (all folds) and leaves centroid F1 unchanged. A pixel the ROI
-// had keeps its weight; a new pixel gets the ROI's smallest (its edge) weight. Cells smaller
-// than the template's own scale keep their outlines (a grown bright blob follows the cell).
-void centre_soma_discs(std::vector<Roi>& rois, const cv::Mat& score, float diameter) {
-  if (diameter < kMinTemplateDiameterPx) return;
-  const int radius = std::max(1, int(std::lround(0.2f * diameter)));
-  std::vector<cv::Point2f> centres;
-  std::vector<int> ids;
-  for (size_t k = 0; k < rois.size(); ++k) {
-    if (!rois[k].accepted() || rois[k].kind != kSoma || rois[k].pixels.empty()) continue;
-    const int cy = int(std::lround(rois[k].stats.cy)), cx = int(std::lround(rois[k].stats.cx));
-    centres.push_back(score_maximum_near(score, cy, cx, radius));
-    ids.push_back(int(k));
-  }
-  cv::Mat label(score.size(), CV_32S, cv::Scalar(-1));
-  claim_discs(label, centres, ids, 0.5f * diameter);
-  const std::vector<std::vector<uint32_t>> discs = pixels_by_label(label, rois.size());
-  for (int id : ids) {
-    Roi& roi = rois[size_t(id)];
-    if (discs[size_t(id)].empty()) continue;
-    const float edge_weight = *std::min_element(roi.weights.begin(), roi.weights.end());
-    std::vector<float> weights;
-    weights.reserve(discs[size_t(id)].size());
-    for (uint32_t p : discs[size_t(id)]) {
-      const auto it = std::lower_bound(roi.pixels.begin(), roi.pixels.end(), p);
-      weights.push_back(it != roi.pixels.end() && *it == p ? roi.weights[size_t(it - roi.pixels.begin())] : edge_weight);
-    }
-    const float quality = roi.stats.quality;
-    roi.pixels = discs[size_t(id)];
-    roi.weights = std::move(weights);
-    roi.stats = shape_stats(roi.pixels, score.cols);
-    roi.stats.quality = quality;
-  }
 }
 }  // namespace
 
@@ -820,11 +768,8 @@ std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::
   }
   if (soma && !mean.empty() && params.mean_threshold > 0)
     for (Roi& roi : bright_mean_somata(mean, rois, params)) rois.push_back(std::move(roi));
-  if (soma && !mean.empty() && !std::isnan(params.template_threshold)) {
-    const cv::Mat score = soma_template_score(mean, correlation, d);
-    for (Roi& roi : template_somata(mean, score, rois, params)) rois.push_back(std::move(roi));
-    centre_soma_discs(rois, score, d);
-  }
+  if (soma && !mean.empty() && !std::isnan(params.template_threshold))
+    for (Roi& roi : template_somata(mean, correlation, rois, params)) rois.push_back(std::move(roi));
   std::stable_sort(rois.begin(), rois.end(), [](const Roi& a, const Roi& b) {
     if (a.accepted() != b.accepted()) return a.accepted();
     if (a.stats.quality != b.stats.quality) return a.stats.quality > b.stats.quality;

@@ -18,6 +18,8 @@ constexpr float kRingEdges[] = {0, 1, 2, 3, 4, 5, 6, 7, 8.5f, 10, 12};
 constexpr float kContrastEdges[] = {0, 3, 6, 9};
 constexpr float kCorrelationEdges[] = {0, 3, 5, 8};
 constexpr float kModelDiameterPx = 9.0f;
+// Below this the inner rings would hold no pixel: small cells are scored at this scale.
+constexpr float kMinTemplateDiameterPx = 6.0f;
 constexpr int kFeatures = int(sizeof(kSomaWeights) / sizeof(kSomaWeights[0]));
 
 using detail::mirror;

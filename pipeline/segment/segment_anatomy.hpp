@@ -39,9 +39,6 @@ struct DiameterEstimate {
 // Smallest and largest diameter the estimate considers, px.
 inline constexpr float kMinSomaDiameterPx = 4.0f;
 inline constexpr float kMaxSomaDiameterPx = 30.0f;
-// Below this diameter the soma template is scored at this scale (its inner rings would
-// hold no pixel), so its peak does not locate a smaller cell's centre to the pixel.
-inline constexpr float kMinTemplateDiameterPx = 6.0f;
 
 // Typical soma diameter by scale-space: the scale at which the scale-normalised Laplacian
 // of Gaussian of the strongest blobs peaks, over a log-spaced grid (refined between grid
