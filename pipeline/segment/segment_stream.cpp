@@ -303,20 +303,8 @@ void write_segmentation(const std::string& path, const Segmentation& segmentatio
     write_image(g, "mean_image", p.mean);
     write_image(g, "max_image", p.max);
     write_image(g, "correlation_image", p.correlation);
-    if (!p.template_score.empty()) {
-      write_image(g, "soma_template_image", p.template_score);
-      g.dataset("soma_template_image").set_attribute("description", std::string(
-          "log-odds of a soma centred at each pixel (soma template at the plane's soma_diameter_px)"));
-    }
+    if (!p.template_score.empty()) write_image(g, "soma_template_image", p.template_score);
     g.set_attribute("temporal_bin_frames", int32_t(segmentation.temporal_bin));
-    if (g.has("stats")) {
-      h5::Group stats = g.group("stats");
-      stats.dataset("centroid_y").set_attribute("units", std::string("px"));
-      stats.dataset("centroid_x").set_attribute("units", std::string("px"));
-      stats.dataset("area").set_attribute("units", std::string("px"));
-      stats.dataset("snr").set_attribute("units", std::string("(99th percentile - median) / noise sigma"));
-      stats.dataset("quality").set_attribute("units", std::string("0..1"));
-    }
   }
   root.set_attribute("frames", int64_t(segmentation.frames));
   root.set_attribute("pairing", segmentation.pairing);
