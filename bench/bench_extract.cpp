@@ -70,9 +70,7 @@ int main(int argc, char** argv) {
     plane.role = "soma";
     plane.masks = bench::random_disc_masks(size, rois, 1);
     r.planes.push_back(std::move(plane));
-    h5::File f = h5::File::create(roi_path);
-    h5::Group root = f.root();
-    write_rois(root, r);
+    write_rois_file(roi_path, r, Provenance{"bench", {}, {}}, Timebase{});
   }
   const double rss_before = bench::peak_rss_mb();
   ExtractOptions options;

@@ -11,7 +11,6 @@
 
 #include "apical_version.hpp"
 #include "io/error.hpp"
-#include "io/h5.hpp"
 #include "io/provenance.hpp"
 
 namespace apical::cli {
@@ -180,10 +179,8 @@ std::map<std::string, std::string> Invocation::parameters() const {
 bool Invocation::output_is_current(const std::string& output, const std::vector<std::string>& inputs) const {
   if (!update || !fs::exists(output)) return false;
   try {
-    h5::File file = h5::File::open_read(output);
-    h5::Group root = file.root();
-    bool same = root.string_attribute("parameters").value_or("") == parameters_text(parameters()) &&
-                root.string_attribute("input_provenance").value_or("") == describe_inputs(inputs);
+    const RecordedProvenance made = read_provenance(output);
+    const bool same = made.parameters == parameters_text(parameters()) && made.input_provenance == describe_inputs(inputs);
     if (!same) return false;
   } catch (const std::exception&) {
     return false;  // unreadable or not ours: redo the work

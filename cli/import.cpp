@@ -7,6 +7,8 @@
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
 #include "io/nwb_import.hpp"
+#include "io/rois_file.hpp"
+#include "io/traces_file.hpp"
 #include "pipeline/extract/extract.hpp"
 
 namespace apical::cli {
@@ -87,40 +89,43 @@ arma::fmat accepted_rows(const NwbTraceSeries& series, const std::vector<size_t>
   return out;
 }
 
-ImportedTraces plane_traces(const NwbPlane& in, const std::vector<size_t>& order, size_t accepted, const std::string& role,
-                            const Invocation& inv, const std::string& nwb) {
+// One plane of traces.h5 (rows: the accepted ROIs), with dF/F from the file or computed here.
+TracesPlane plane_traces(const NwbPlane& in, const std::vector<size_t>& order, size_t accepted, const std::string& role,
+                         const Invocation& inv, const std::string& nwb) {
   if (!in.f && !in.dff) throw file_error(nwb, in.table_path + " has neither Fluorescence nor DfOverF traces");
-  ImportedTraces t;
-  t.role = role;
+  TracesPlane t;
+  t.settings.role = role;
   const NwbTraceSeries& first = in.dff ? *in.dff : *in.f;
-  t.frame_rate_hz = first.rate_hz > 0 ? first.rate_hz : std::max(0.0, acquisition_overrides(inv).frame_rate_hz);
-  if (!(t.frame_rate_hz > 0))
+  double& rate = t.settings.frame_rate_hz;
+  rate = first.rate_hz > 0 ? first.rate_hz : std::max(0.0, acquisition_overrides(inv).frame_rate_hz);
+  if (!(rate > 0))
     throw file_error(nwb, first.path + " gives no sampling rate: set frame_rate_hz in [acquisition] of apical.ini");
   if (in.f) t.f = accepted_rows(*in.f, order, accepted, nwb);
   if (in.fneu) t.fneu = accepted_rows(*in.fneu, order, accepted, nwb);
   if (in.dff) {
     t.dff = accepted_rows(*in.dff, order, accepted, nwb);
-    t.neuropil_coef = std::nanf("");
-    t.dff_source = in.dff->path;
+    t.table.neuropil_coef.assign(t.dff.n_rows, std::nanf(""));
+    t.settings.dff_source = in.dff->path;
     return t;
   }
   // No dF/F in the file: computed as apical extract does.
   BaselineParams baseline;
-  baseline.frame_rate_hz = t.frame_rate_hz;
+  baseline.frame_rate_hz = rate;
   baseline.window_s = inv.get<double>("baseline-window");
   baseline.sigma_s = inv.get<double>("baseline-sigma");
-  t.neuropil_coef = in.fneu ? inv.get<float>("neuropil-coef") : 0.0f;
+  const float coef = in.fneu ? inv.get<float>("neuropil-coef") : 0.0f;
   t.dff.set_size(t.f.n_rows, t.f.n_cols);
   t.f0.set_size(t.f.n_rows, t.f.n_cols);
   for (arma::uword i = 0; i < t.f.n_rows; ++i) {
     const arma::frowvec f = t.f.row(i);
     const arma::frowvec fneu = in.fneu ? arma::frowvec(t.fneu.row(i)) : arma::frowvec(t.f.n_cols, arma::fill::zeros);
     const DffResult r = compute_dff(std::vector<float>(f.begin(), f.end()), std::vector<float>(fneu.begin(), fneu.end()),
-                                    t.neuropil_coef, baseline);
+                                    coef, baseline);
     t.dff.row(i) = arma::frowvec(r.dff);
     t.f0.row(i) = arma::frowvec(r.f0);
   }
-  t.dff_source = "computed by apical import from " + in.f->path + (in.fneu ? " and " + in.fneu->path : "");
+  t.table.neuropil_coef.assign(t.dff.n_rows, coef);
+  t.settings.dff_source = "computed by apical import from " + in.f->path + (in.fneu ? " and " + in.fneu->path : "");
   return t;
 }
 
@@ -139,7 +144,7 @@ int import_run(const Invocation& inv) {
                               " holds " + std::to_string(imaging.planes.size()) + " PlaneSegmentation(s): give one role "
                               "(soma or dendrite) per plane, e.g. roles = soma,dendrite");
   RoiFile rois;
-  std::vector<ImportedTraces> traces;
+  std::vector<TracesPlane> traces;
   std::vector<std::vector<size_t>> orders;
   for (size_t k = 0; k < imaging.planes.size(); ++k) {
     const NwbPlane& plane = imaging.planes[k];
@@ -162,8 +167,10 @@ int import_run(const Invocation& inv) {
   fs::create_directories(fs::path(rois_path).parent_path());
   AtomicOutput rois_out(rois_path, inv.force), traces_out(traces_path, inv.force);
   const Provenance provenance{inv.command_line, inv.parameters(), {nwb}};
-  write_imported_rois(rois_out.temp_path().string(), rois, provenance);
-  write_imported_traces(traces_out.temp_path().string(), traces, provenance);
+  const Timebase timebase{int64_t(traces[0].dff.n_cols), traces[0].settings.frame_rate_hz,
+                          acquisition_overrides(inv).pixel_size_um, {}};
+  write_rois_file(rois_out.temp_path().string(), rois, provenance, timebase);
+  write_traces_file(traces_out.temp_path().string(), traces, provenance, timebase);
   rois_out.commit();
   traces_out.commit();
   size_t total = 0;

@@ -6,6 +6,7 @@
 
 #include "cli/command.hpp"
 #include "io/error.hpp"
+#include "io/registered_file.hpp"
 #include "pipeline/plan/plan.hpp"
 
 namespace apical::cli {

@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
+#include "io/registered_file.hpp"
 #include "pipeline/reporting/qc_rois.hpp"
 #include "pipeline/segment/segment_stream.hpp"
 

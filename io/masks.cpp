@@ -20,8 +20,6 @@ void write_masks(h5::Group& group, const SparseMasks& masks) {
   group.write("roi_kind", masks.kind);
   group.set_attribute("height", int32_t(masks.height));
   group.set_attribute("width", int32_t(masks.width));
-  group.dataset("roi_pixels").set_attribute("units", std::string("pixel index y*width+x"));
-  group.dataset("roi_kind").set_attribute("units", std::string("0 soma, 1 dendrite"));
 }
 
 SparseMasks read_masks(const h5::Group& group) {

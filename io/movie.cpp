@@ -443,58 +443,6 @@ class InterleavedMovie : public Movie {
   int64_t frames_ = 0;
 };
 
-// ----------------------------------------------------------------- registered.h5
-
-class RegisteredMovie : public Movie {
- public:
-  explicit RegisteredMovie(const std::string& path) : path_(path), file_(h5::File::open_read(path)) {
-    h5::Group root = file_.root();
-    for (int k = 0;; ++k) {
-      std::string name = "plane" + std::to_string(k);
-      if (!root.has(name)) break;
-      h5::Group g = root.group(name);
-      h5::Dataset movie = g.dataset("movie");
-      auto dims = movie.dims();
-      if (dims.size() != 3) throw file_error(path, name + "/movie is not [T,H,W]");
-      if (k > 0 && (dims[0] != uint64_t(frames_) || int(dims[1]) != height_ || int(dims[2]) != width_))
-        throw file_error(path, name + "/movie has a different shape from plane0/movie");
-      frames_ = int64_t(dims[0]);
-      height_ = int(dims[1]);
-      width_ = int(dims[2]);
-      dtype_ = movie.type_name();
-      acquisition_.roles.push_back(g.string_attribute("role").value_or(""));
-      acquisition_.frame_rate_hz = g.number_attribute("frame_rate_hz").value_or(0);
-      ++planes_;
-    }
-    if (planes_ == 0) throw file_error(path, "has no /plane0/movie; is it an apical registered.h5?");
-    acquisition_.planes = planes_;
-    acquisition_.source = "registered.h5";
-  }
-  int planes() const override { return planes_; }
-  int64_t frames() const override { return frames_; }
-  int height() const override { return height_; }
-  int width() const override { return width_; }
-  std::string dtype() const override { return dtype_; }
-  const Acquisition& acquisition() const override { return acquisition_; }
-  std::vector<std::string> files() const override { return {path_}; }
-  void read(int plane, int64_t first, int count, FrameStack& out) const override {
-    out.reshape(first, count, height_, width_);
-    h5::Dataset ds = file_.root().dataset("plane" + std::to_string(plane) + "/movie");
-    ds.read_box<float>({uint64_t(first), 0, 0}, {uint64_t(count), uint64_t(height_), uint64_t(width_)},
-                       out.pixels.data());
-    DropBehind(ds.file_descriptor()).after_read_anywhere();
-  }
-
- private:
-  std::string path_;
-  h5::File file_;
-  int planes_ = 0;
-  int64_t frames_ = 0;
-  int height_ = 0, width_ = 0;
-  std::string dtype_;
-  Acquisition acquisition_;
-};
-
 Acquisition apply_overrides(Acquisition a, const AcquisitionOverrides& o) {
   bool changed = false;
   if (o.planes > 0) { a.planes = o.planes; changed = true; }
@@ -576,10 +524,6 @@ std::unique_ptr<Movie> open_movie(const MovieSpec& spec, const AcquisitionOverri
   std::unique_ptr<PageSource> pages = open_pages(spec);
   Acquisition acquisition = apply_overrides(pages->metadata(), overrides);
   return std::make_unique<InterleavedMovie>(std::move(pages), acquisition, spec.channel);
-}
-
-std::unique_ptr<Movie> open_registered(const std::string& path) {
-  return std::make_unique<RegisteredMovie>(path);
 }
 
 }  // namespace apical

@@ -96,8 +96,6 @@ class Movie {
 std::unique_ptr<Movie> open_movie(const MovieSpec& spec, const AcquisitionOverrides& overrides);
 // Opens the page sequence only (for info and tests).
 std::unique_ptr<PageSource> open_pages(const MovieSpec& spec);
-// Opens an apical registered.h5 (planes as /plane{k}/movie).
-std::unique_ptr<Movie> open_registered(const std::string& path);
 // "T,H,W" (--raw-shape) as numbers; InputError for anything that is not a list of
 // positive integers.
 std::vector<int64_t> parse_raw_shape(const std::string& text);

@@ -11,7 +11,9 @@
 #include "io/h5.hpp"
 #include "io/h5_matrix.hpp"
 #include "io/nwb_h5.hpp"
+#include "io/registered_file.hpp"
 #include "io/rois_file.hpp"
+#include "io/traces_file.hpp"
 
 namespace apical {
 
@@ -24,56 +26,10 @@ constexpr const char* kOphys = "/processing/ophys";
 
 std::string plane_name(size_t k) { return "plane" + std::to_string(k); }
 
-// One plane of traces.h5 (rows: the accepted ROIs of rois.h5).
-struct TracePlane {
-  std::string role;
-  double frame_rate_hz = 0;
-  arma::fmat f, fneu, dff;  // [N, T]
-};
-
-// One plane of registered.h5.
-struct RegisteredPlane {
-  double frame_rate_hz = 0;
-  int64_t frames = 0;
-  std::vector<float> shifts;  // [T, 2] (dy, dx) px
-};
-
-std::vector<TracePlane> read_traces(const std::string& path) {
-  const h5::File file = h5::File::open_read(path);
-  std::vector<TracePlane> planes;
-  for (size_t k = 0; file.root().has(plane_name(k)); ++k) {
-    const h5::Group g = file.root().group(plane_name(k));
-    TracePlane p;
-    p.role = g.string_attribute("role").value_or("");
-    p.frame_rate_hz = g.number_attribute("frame_rate_hz").value_or(0.0);
-    p.f = h5::read_matrix<float>(g, "F");
-    p.fneu = g.has("Fneu") ? h5::read_matrix<float>(g, "Fneu") : arma::fmat();
-    p.dff = h5::read_matrix<float>(g, "dff");
-    planes.push_back(std::move(p));
-  }
-  if (planes.empty()) throw file_error(path, "holds no /plane0 traces (is it an apical traces.h5?)");
-  return planes;
-}
-
-std::vector<RegisteredPlane> read_registered(const std::string& path) {
-  const h5::File file = h5::File::open_read(path);
-  std::vector<RegisteredPlane> planes;
-  for (size_t k = 0; file.root().has(plane_name(k)); ++k) {
-    const h5::Group g = file.root().group(plane_name(k));
-    RegisteredPlane p;
-    p.frame_rate_hz = g.number_attribute("frame_rate_hz").value_or(0.0);
-    p.frames = int64_t(g.dataset("movie").dims().at(0));
-    p.shifts = g.read<float>("shifts");
-    planes.push_back(std::move(p));
-  }
-  if (planes.empty()) throw file_error(path, "holds no /plane0 movie (is it an apical registered.h5?)");
-  return planes;
-}
-
 // Every piece read, checked against the others before anything is written.
 struct SessionData {
   RoiFile rois;
-  std::vector<TracePlane> traces;
+  std::vector<TracesPlane> traces;  // rows: the accepted ROIs of rois.h5
   std::vector<RegisteredPlane> registered;
   std::optional<BciLog> log;
 };
@@ -90,7 +46,7 @@ void check_consistent(const SessionData& s, const NwbExportInputs& in) {
     if (s.traces[k].f.n_rows != accepted || s.traces[k].dff.n_rows != accepted)
       throw file_error(in.traces, plane_name(k) + " has traces of " + std::to_string(s.traces[k].f.n_rows) +
                                       " ROIs but " + in.rois + " has " + std::to_string(accepted) + " accepted ROIs");
-    if (!(s.traces[k].frame_rate_hz > 0)) throw file_error(in.traces, plane_name(k) + " has no frame_rate_hz");
+    if (!(s.traces[k].settings.frame_rate_hz > 0)) throw file_error(in.traces, plane_name(k) + " has no frame_rate_hz");
   }
   if (total == 0) throw file_error(in.rois, "holds no accepted ROIs: nothing to export");
 }
@@ -155,7 +111,7 @@ void write_regular_time(hid_t series, double rate) {
 
 void copy_movie(const std::string& registered, size_t k, h5::Group& series) {
   const h5::File file = h5::File::open_read(registered);
-  const h5::Dataset movie = file.root().group(plane_name(k)).dataset("movie");
+  const h5::Dataset movie = file.root().dataset(registered_movie_dataset(int(k)));
   const h5::Dims dims = movie.dims();
   h5::Handle type(H5Dget_type(movie.id()), H5Tclose);
   h5::DatasetOptions options;
@@ -184,7 +140,7 @@ void write_two_photon_series(h5::Group& root, size_t k, double rate, const NwbEx
     const fs::path folder = fs::absolute(final_path).parent_path();
     const fs::path target = fs::relative(fs::absolute(in.registered), folder);
     external_link(series.id(), "data", target.empty() ? fs::absolute(in.registered).string() : target.string(),
-                  "/" + plane_name(k) + "/movie");
+                  registered_movie_dataset(int(k)));
   }
   write_regular_time(series.id(), rate);
   soft_link(series.id(), "imaging_plane", imaging_plane_path(k));
@@ -197,7 +153,9 @@ void write_motion_shifts(h5::Group& ophys, size_t k, const RegisteredPlane& plan
   text_attribute(series.id(), "description",
                  "rigid shift (dy, dx) of each raw frame's content relative to the reference: content at reference "
                  "(y, x) appears in the raw frame at (y + dy, x + dx)");
-  series.write<float>("data", plane.shifts, {plane.shifts.size() / 2, 2});
+  std::vector<float> rows;
+  for (const Shift& shift : plane.shifts) rows.insert(rows.end(), {shift.dy, shift.dx});
+  series.write<float>("data", rows, {plane.shifts.size(), 2});
   text_attribute(series.dataset("data").id(), "unit", "pixels");
   write_regular_time(series.id(), plane.frame_rate_hz);
 }
@@ -312,18 +270,19 @@ void write_roi_response(h5::Group& parent, const std::string& name, const arma::
   write_regular_time(series.id(), rate);
 }
 
-void write_traces(h5::Group& ophys, const std::vector<TracePlane>& traces, const ObjectIds& ids) {
+void write_traces(h5::Group& ophys, const std::vector<TracesPlane>& traces, const ObjectIds& ids) {
   h5::Group fluorescence = ophys.create_group("Fluorescence");
   mark_type(fluorescence.id(), "Fluorescence", kCore, ids.id_for(std::string(kOphys) + "/Fluorescence"));
   h5::Group dff = ophys.create_group("DfOverF");
   mark_type(dff.id(), "DfOverF", kCore, ids.id_for(std::string(kOphys) + "/DfOverF"));
   for (size_t k = 0; k < traces.size(); ++k) {
-    const TracePlane& t = traces[k];
+    const TracesPlane& t = traces[k];
+    const double rate = t.settings.frame_rate_hz;
     const std::string f_path = std::string(kOphys) + "/Fluorescence";
-    write_roi_response(fluorescence, "F_" + plane_name(k), t.f, "a.u.", k, t.frame_rate_hz, f_path, ids);
+    write_roi_response(fluorescence, "F_" + plane_name(k), t.f, "a.u.", k, rate, f_path, ids);
     if (!t.fneu.empty())
-      write_roi_response(fluorescence, "Neuropil_" + plane_name(k), t.fneu, "a.u.", k, t.frame_rate_hz, f_path, ids);
-    write_roi_response(dff, "DfOverF_" + plane_name(k), t.dff, "dimensionless", k, t.frame_rate_hz,
+      write_roi_response(fluorescence, "Neuropil_" + plane_name(k), t.fneu, "a.u.", k, rate, f_path, ids);
+    write_roi_response(dff, "DfOverF_" + plane_name(k), t.dff, "dimensionless", k, rate,
                        std::string(kOphys) + "/DfOverF", ids);
   }
 }
@@ -471,7 +430,9 @@ NwbExportSummary write_nwb_export(const NwbExportInputs& in, const NwbSessionFac
                                   const Provenance& provenance) {
   SessionData s;
   s.rois = read_rois(in.rois);
-  s.traces = read_traces(in.traces);
+  TraceMatrixSelection exported;
+  exported.f = exported.fneu = exported.dff = true;
+  s.traces = read_traces(in.traces, exported);
   s.registered = read_registered(in.registered);
   if (!in.bci_folder.empty()) s.log = read_bci_log(in.bci_folder);
   check_consistent(s, in);
@@ -486,8 +447,8 @@ NwbExportSummary write_nwb_export(const NwbExportInputs& in, const NwbSessionFac
   mark_type(segmentation.id(), "ImageSegmentation", kCore, ids.id_for(std::string(kOphys) + "/ImageSegmentation"));
   NwbExportSummary summary;
   for (size_t k = 0; k < s.rois.planes.size(); ++k) {
-    const double rate = s.traces[k].frame_rate_hz;
-    write_imaging_plane(root, k, s.traces[k].role, rate, facts, ids);
+    const double rate = s.traces[k].settings.frame_rate_hz;
+    write_imaging_plane(root, k, s.traces[k].settings.role, rate, facts, ids);
     write_two_photon_series(root, k, rate, in, include_movie, final_path, ids);
     write_motion_shifts(ophys, k, s.registered[k], ids);
     write_plane_segmentation(segmentation, k, s.rois.planes[k], ids);
@@ -496,11 +457,11 @@ NwbExportSummary write_nwb_export(const NwbExportInputs& in, const NwbSessionFac
   write_traces(ophys, s.traces, ids);
   summary.pairs = write_pairs(ophys, s.rois, ids);
   if (s.log) {
-    summary.trials = write_trials(root, *s.log, s.traces[0].frame_rate_hz, ids);
+    summary.trials = write_trials(root, *s.log, s.traces[0].settings.frame_rate_hz, ids);
     write_behaviour(root, *s.log, ids);
   }
   if (!in.regress.empty()) {
-    const auto soma = std::find_if(s.traces.begin(), s.traces.end(), [](const TracePlane& t) { return t.role == "soma"; });
+    const auto soma = std::find_if(s.traces.begin(), s.traces.end(), [](const TracesPlane& t) { return t.settings.role == "soma"; });
     summary.neurons = write_regression(root, in.regress, size_t(soma == s.traces.end() ? 0 : soma - s.traces.begin()), ids);
   }
   summary.planes = int(s.rois.planes.size());

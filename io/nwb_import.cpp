@@ -262,37 +262,4 @@ NwbImaging read_nwb_imaging(const std::string& path, std::pair<int, int> frame_s
   return imaging;
 }
 
-void write_imported_traces(const std::string& path, const std::vector<ImportedTraces>& planes,
-                           const Provenance& provenance) {
-  h5::File file = h5::File::create(path);
-  h5::Group root = file.root();
-  write_provenance(root, provenance);
-  for (size_t k = 0; k < planes.size(); ++k) {
-    const ImportedTraces& p = planes[k];
-    h5::Group g = root.create_group("plane" + std::to_string(k));
-    g.set_attribute("role", p.role);
-    g.set_attribute("frame_rate_hz", p.frame_rate_hz);
-    g.set_attribute("dff_source", p.dff_source);
-    const auto write = [&](const std::string& name, const arma::fmat& m) {
-      if (m.is_empty() && name != "dff") return;
-      arma::fmat transposed = m.t();  // row-major [N, T]
-      g.write<float>(name, std::vector<float>(transposed.begin(), transposed.end()), {m.n_rows, m.n_cols});
-    };
-    write("F", p.f);
-    write("Fneu", p.fneu);
-    write("f0", p.f0);
-    write("dff", p.dff);
-    g.write<float>("neuropil_coef", std::vector<float>(p.dff.n_rows, p.neuropil_coef));
-  }
-  file.close();
-}
-
-void write_imported_rois(const std::string& path, const RoiFile& rois, const Provenance& provenance) {
-  h5::File file = h5::File::create(path);
-  h5::Group root = file.root();
-  write_provenance(root, provenance);
-  write_rois(root, rois);
-  file.close();
-}
-
 }  // namespace apical

@@ -1,7 +1,7 @@
 #pragma once
 // apical import: the ROIs (PlaneSegmentation) and traces (Fluorescence, DfOverF) of an NWB
-// file another tool wrote (suite2p, CaImAn, EXTRACT, or apical export), and the writer of
-// the traces.h5 made from them.
+// file another tool wrote (suite2p, CaImAn, EXTRACT, or apical export); `apical import` writes
+// them as rois.h5 and traces.h5 through io/rois_file.hpp and io/traces_file.hpp.
 #include <armadillo>
 #include <optional>
 #include <string>
@@ -41,20 +41,5 @@ struct NwbImaging {
 // mask pixels outside the frame, traces whose ROI count differs from their region or
 // that name rows beyond the table.
 NwbImaging read_nwb_imaging(const std::string& path, std::pair<int, int> frame_size = {0, 0});
-
-// One plane of the traces.h5 that import writes (rows: the accepted ROIs of rois.h5).
-struct ImportedTraces {
-  std::string role;
-  double frame_rate_hz = 0;
-  arma::fmat f, fneu, f0, dff;  // [N, T]; fneu and f0 may be empty
-  float neuropil_coef = 0;      // r used for a dF/F computed here (NaN when the file gave dF/F)
-  std::string dff_source;       // where dF/F came from
-};
-
-// traces.h5 in apical's layout (/plane{k}/F, Fneu, f0, dff; attributes role, frame_rate_hz).
-void write_imported_traces(const std::string& path, const std::vector<ImportedTraces>& planes,
-                           const Provenance& provenance);
-// rois.h5 with provenance.
-void write_imported_rois(const std::string& path, const RoiFile& rois, const Provenance& provenance);
 
 }  // namespace apical

@@ -97,4 +97,12 @@ void write_provenance(h5::Group& root, const Provenance& provenance) {
   root.set_attribute("created_utc", utc_now_iso8601());
 }
 
+RecordedProvenance read_provenance(const std::string& path) {
+  const h5::File file = h5::File::open_read(path);
+  const h5::Group root = file.root();
+  const auto text = [&](const char* name) { return root.string_attribute(name).value_or(""); };
+  return {text("apical_version"), text("command_line"), text("created_utc"), text("parameters"),
+          text("input_provenance")};
+}
+
 }  // namespace apical

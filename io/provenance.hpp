@@ -24,4 +24,13 @@ std::string describe_inputs(const std::vector<std::string>& inputs);
 void write_provenance(h5::Group& root, const Provenance& provenance);
 std::string utc_now_iso8601();
 
+// What an apical output says of how it was made (empty where it says nothing).
+struct RecordedProvenance {
+  std::string apical_version, command_line, created_utc;
+  std::string parameters;        // parameters_text() of the run
+  std::string input_provenance;  // describe_inputs() of its inputs
+};
+// InputError naming the file when it is not HDF5.
+RecordedProvenance read_provenance(const std::string& path);
+
 }  // namespace apical

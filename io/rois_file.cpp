@@ -1,8 +1,22 @@
 #include "io/rois_file.hpp"
 
 #include "io/error.hpp"
+#include "io/h5_image.hpp"
 
 namespace apical {
+namespace {
+
+void write_summary_images(h5::Group& g, const RoiPlane& plane) {
+  if (!plane.shared_pixels.empty())
+    g.write("shared_pixels", plane.shared_pixels, {uint64_t(plane.masks.height), uint64_t(plane.masks.width)});
+  const std::pair<const char*, const cv::Mat*> images[] = {{"mean_image", &plane.mean_image},
+                                                           {"max_image", &plane.max_image},
+                                                           {"correlation_image", &plane.correlation_image},
+                                                           {"soma_template_image", &plane.soma_template_image}};
+  for (const auto& [name, image] : images)
+    if (!image->empty()) h5::write_image(g, name, *image);
+  if (plane.temporal_bin_frames > 0) g.set_attribute("temporal_bin_frames", int32_t(plane.temporal_bin_frames));
+}
 
 void write_rois(h5::Group& root, const RoiFile& rois) {
   for (size_t k = 0; k < rois.planes.size(); ++k) {
@@ -14,7 +28,6 @@ void write_rois(h5::Group& root, const RoiFile& rois) {
       std::vector<uint8_t> accepted(plane.rejection.size());
       for (size_t i = 0; i < accepted.size(); ++i) accepted[i] = plane.rejection[i] == 0;
       g.write("accepted", accepted);
-      g.dataset("accepted").set_attribute("description", std::string("1 = accepted ROI (used by extract and regress), 0 = rejected candidate"));
       g.write("rejection", plane.rejection);
       g.dataset("rejection").set_attribute("labels", plane.rejection_labels);
     }
@@ -30,8 +43,23 @@ void write_rois(h5::Group& root, const RoiFile& rois) {
       h5::Group stats = g.create_group("stats");
       for (const auto& [name, values] : plane.stats) stats.write(name, values);
     }
+    write_summary_images(g, plane);
   }
   write_pairs(root, rois.pairs);
+  if (rois.frames > 0) root.set_attribute("frames", int64_t(rois.frames));
+  if (!rois.pairing.empty()) root.set_attribute("pairing", rois.pairing);
+}
+
+}  // namespace
+
+void write_rois_file(const std::string& path, const RoiFile& rois, const Provenance& provenance,
+                     const Timebase& timebase) {
+  h5::File file = h5::File::create(path);
+  h5::Group root = file.root();
+  write_provenance(root, provenance);
+  write_rois(root, rois);
+  describe_output(root, rois_schema(), timebase);
+  file.close();
 }
 
 void write_pairs(h5::Group& root, const std::vector<RoiPair>& pair_list) {
@@ -74,6 +102,7 @@ RoiFile read_rois(const std::string& path) {
     }
     plane.soma_diameter_px = float(g.number_attribute("soma_diameter_px").value_or(0.0));
     plane.diameter_method = g.string_attribute("soma_diameter_method").value_or("");
+    plane.temporal_bin_frames = int(g.number_attribute("temporal_bin_frames").value_or(0));
     if (g.has("stats")) {
       h5::Group stats = g.group("stats");
       for (const auto& name : stats.children()) plane.stats[name] = stats.read<float>(name);
@@ -81,6 +110,8 @@ RoiFile read_rois(const std::string& path) {
     rois.planes.push_back(std::move(plane));
   }
   if (rois.planes.empty()) throw file_error(path, "has no /plane0 ROI masks; is it an apical rois.h5?");
+  rois.frames = int64_t(root.number_attribute("frames").value_or(0));
+  rois.pairing = root.string_attribute("pairing").value_or("");
   if (root.has("pairs")) {
     h5::Group p = root.group("pairs");
     auto sp = p.read<int32_t>("soma_plane"), sr = p.read<int32_t>("soma_roi"), dp = p.read<int32_t>("dendrite_plane"),
@@ -102,17 +133,10 @@ RoiFile read_rois(const std::string& path) {
 }
 
 cv::Mat read_roi_image(const std::string& path, int plane, const std::string& name) {
-  h5::File file = h5::File::open_read(path);
+  const h5::File file = h5::File::open_read(path);
   const std::string group = "plane" + std::to_string(plane);
-  if (!file.root().has(group) || !file.root().group(group).has(name))
-    throw file_error(path, "has no /" + group + "/" + name);
-  const h5::Dataset d = file.root().group(group).dataset(name);
-  const h5::Dims shape = d.dims();
-  if (shape.size() != 2) throw file_error(path, "/" + group + "/" + name + " is not a 2-D image");
-  std::vector<float> values = d.read<float>();
-  cv::Mat image(static_cast<int>(shape[0]), static_cast<int>(shape[1]), CV_32F);
-  std::copy(values.begin(), values.end(), image.ptr<float>());
-  return image;
+  if (!file.root().has(group)) throw file_error(path, "has no /" + group);
+  return h5::read_image(file.root().group(group), name);
 }
 
 size_t RoiPlane::accepted_count() const {

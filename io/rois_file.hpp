@@ -9,6 +9,8 @@
 
 #include "io/h5.hpp"
 #include "io/masks.hpp"
+#include "io/provenance.hpp"
+#include "io/schema.hpp"
 
 namespace apical {
 
@@ -27,6 +29,11 @@ struct RoiPlane {
   // Soma planes: the soma diameter used (px) and how it was found; 0 / "" if not recorded.
   float soma_diameter_px = 0;
   std::string diameter_method;
+  // Summary images segment found the ROIs on (CV_32F; empty: not written, e.g. imports);
+  // read back with read_roi_image.
+  cv::Mat mean_image, max_image, correlation_image, soma_template_image;
+  std::vector<uint8_t> shared_pixels;  // height x width: 1 where two or more ROIs own the pixel
+  int temporal_bin_frames = 0;         // frames averaged per bin of the correlation image (0: none)
 
   size_t accepted_count() const;
 };
@@ -39,10 +46,14 @@ struct RoiPair {
 struct RoiFile {
   std::vector<RoiPlane> planes;
   std::vector<RoiPair> pairs;
+  int64_t frames = 0;    // of the movie segmented (0: not recorded)
+  std::string pairing;   // how pairs were made ("" : not recorded)
 };
 
-// Writes /plane{k}/roi_* (+ /plane{k}/stats/<name>) and /pairs/* into an open file's root.
-void write_rois(h5::Group& root, const RoiFile& rois);
+// Writes rois.h5 at `path` (the caller's temporary name): provenance, every plane, the pairs,
+// then the schema's annotations and `timebase`. A late write error is an InputError.
+void write_rois_file(const std::string& path, const RoiFile& rois, const Provenance& provenance,
+                     const Timebase& timebase);
 // Writes /pairs/{soma_plane, soma_roi, dendrite_plane, dendrite_roi, confidence}.
 void write_pairs(h5::Group& root, const std::vector<RoiPair>& pairs);
 // Reads a rois.h5; InputError naming the file for anything missing or inconsistent.

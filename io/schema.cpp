@@ -342,7 +342,9 @@ void describe_datasets(h5::Group& root, const FileSchema& schema) {
     h5::Dataset dataset = root.dataset(path);
     dataset.set_attribute("units", d->units);
     dataset.set_attribute("description", d->description);
-    if (!d->labels.empty()) dataset.set_attribute("labels", d->labels);
+    // Labels the writer gave (codes that depend on who made the file, e.g. an import's
+    // rejection) are the file's own; the schema's are the default.
+    if (!d->labels.empty() && !dataset.string_attribute("labels")) dataset.set_attribute("labels", d->labels);
     dataset.set_dimension_labels(d->dims);
   }
 }

@@ -28,8 +28,8 @@ def same_data(a, b):
         return np.array_equal(np.asarray(a[()]).astype(str) if a.dtype.kind in "SOU" else a[()],
                               np.asarray(b[()]).astype(str) if b.dtype.kind in "SOU" else b[()])
     va, vb = a[()], b[()]
-    if isinstance(va, np.ndarray) and va.dtype.kind not in "OSU":
-        return va.tobytes() == vb.tobytes()
+    if isinstance(va, (np.ndarray, np.generic)) and va.dtype.kind not in "OSU":
+        return va.tobytes() == vb.tobytes()  # bytes: a NaN equals itself
     return np.array_equal(np.asarray(va), np.asarray(vb))
 
 

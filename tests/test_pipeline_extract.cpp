@@ -149,9 +149,7 @@ TEST_CASE("a NaN frame in the movie is an input error naming the frame, leaving 
     RoiFile one_plane = read_rois(s.rois());
     one_plane.planes.resize(1);
     one_plane.pairs.clear();
-    h5::File f = h5::File::create(rois);
-    h5::Group root = f.root();
-    write_rois(root, one_plane);
+    write_rois_file(rois, one_plane, Provenance{"test", {}, {}}, Timebase{});
   }
   const std::string out = (dir / "traces.h5").string();
   auto r = run_apical("extract " + explicit_args(movie, rois, out));
@@ -183,9 +181,7 @@ TEST_CASE("a baseline at or below zero is flagged per ROI with a warning, dF/F s
     for (int t = 0; t < T; ++t)
       for (uint32_t p : m.roi_pixels(0)) pixels[size_t(t) * 128 * 128 + p] = -20.0f + float(t % 7);
     g.write("movie", pixels, {uint64_t(T), 128, 128});
-    h5::File rf = h5::File::create(rois);
-    h5::Group root = rf.root();
-    write_rois(root, one_plane);
+    write_rois_file(rois, one_plane, Provenance{"test", {}, {}}, Timebase{});
   }
   const std::string out = (dir / "traces.h5").string();
   auto missing = run_apical("extract " + explicit_args(movie, rois, out));

@@ -2,8 +2,6 @@
 // of every plane), then per-ROI row blocks (neuropil coefficient, baseline, dF/F, events).
 #include "pipeline/extract/extract_stream.hpp"
 
-#include "io/schema.hpp"
-
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 
@@ -15,9 +13,10 @@
 #include <string>
 
 #include "io/error.hpp"
-#include "io/h5.hpp"
 #include "io/movie.hpp"
+#include "io/registered_file.hpp"
 #include "io/rois_file.hpp"
+#include "io/traces_file.hpp"
 
 namespace apical {
 
@@ -36,23 +35,16 @@ struct PlaneFacts {
   std::vector<int> skip_rows;
 };
 
-std::vector<int> skip_rows_of(h5::Group& g) {
-  if (!g.has("blank_rows_registered")) return {};
-  const std::vector<uint16_t> rows = g.read<uint16_t>("blank_rows_registered");
-  std::vector<int> skip(rows.begin(), rows.end());
+std::vector<int> skip_rows_of(const RegisteredPlane& p) {
+  std::vector<int> skip(p.blank_rows_registered.begin(), p.blank_rows_registered.end());
   if (std::all_of(skip.begin(), skip.end(), [](int r) { return r == 0; })) return {};
   return skip;
 }
 
 std::vector<PlaneFacts> read_plane_facts(const std::string& registered_path) {
-  h5::File file = h5::File::open_read(registered_path);
-  h5::Group root = file.root();
   std::vector<PlaneFacts> facts;
-  for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
-    h5::Group g = root.group("plane" + std::to_string(k));
-    facts.push_back({g.string_attribute("role").value_or(""), g.number_attribute("frame_rate_hz").value_or(0),
-                     skip_rows_of(g)});
-  }
+  for (const RegisteredPlane& p : read_registered(registered_path))
+    facts.push_back({p.role, p.frame_rate_hz, skip_rows_of(p)});
   return facts;
 }
 
@@ -71,21 +63,7 @@ struct PlaneBatch {
   std::vector<float> f, fneu;  // [N, count] row-major
 };
 
-struct PlaneOutput {
-  h5::Group group;
-  h5::Dataset f, fneu, dff, f0;
-};
-
-h5::Dataset create_traces(h5::Group& g, const std::string& name, uint64_t n, uint64_t T, const ExtractOptions& o,
-                          const std::string& units) {
-  h5::DatasetOptions chunked;
-  // Time chunk = batch: pass-1 column blocks and pass-2 row blocks both cover whole chunks.
-  if (n > 0 && T > 0)
-    chunked.chunk = {std::min<uint64_t>(n, uint64_t(o.row_block)), std::min<uint64_t>(T, uint64_t(o.batch_size))};
-  h5::Dataset ds = g.create_dataset<float>(name, {n, T}, chunked);
-  ds.set_attribute("units", units);
-  return ds;
-}
+using PlaneOutput = TraceMatrixDatasets;
 
 // Pass 1: F and Fneu of every ROI of every plane, streamed into the [N, T] datasets.
 void stream_fluorescence(const Movie& movie, const std::vector<TraceExtractor>& extractors,
@@ -300,78 +278,50 @@ void process_rows(PlaneOutput& out, int rois, int64_t T, const ExtractOptions& o
   }
 }
 
-void write_roi_tables(h5::Group& g, const TraceExtractor& ex, const std::vector<RoiResult>& results,
-                      const SparseMasks& masks, const ExtractOptions& o, PlaneExtractionSummary& s) {
+TracesRoiTable roi_table(const TraceExtractor& ex, const std::vector<RoiResult>& results, const SparseMasks& masks,
+                         const ExtractOptions& o, PlaneExtractionSummary& s) {
   const int n = ex.rois();
-  const size_t count = size_t(n);
-  std::vector<float> coef(count), slope(count);
-  std::vector<uint8_t> clipped(count), flag(count);
-  std::vector<int32_t> ring(count), fpx(count), nan_frames(count);
-  std::vector<int32_t> ev_roi;
-  std::vector<int64_t> ev_frame, ev_base;
-  std::vector<float> ev_amp, ev_prom;
+  TracesRoiTable t;
   double coef_sum = 0;
   for (int i = 0; i < n; ++i) {
     const RoiResult& r = results[size_t(i)];
-    coef[size_t(i)] = r.coef.coef;
-    slope[size_t(i)] = float(r.coef.slope);
-    clipped[size_t(i)] = r.coef.clipped;
-    flag[size_t(i)] = r.f0_flag;
-    nan_frames[size_t(i)] = r.nan_frames;
+    t.neuropil_coef.push_back(r.coef.coef);
+    if (o.estimate_neuropil) {
+      t.neuropil_slope.push_back(float(r.coef.slope));
+      t.neuropil_clipped.push_back(r.coef.clipped);
+    }
+    t.f0_flag.push_back(r.f0_flag);
+    t.nan_frames.push_back(r.nan_frames);
+    t.neuropil_pixels.push_back(ex.info(i).neuropil_pixels);
+    t.f_pixels.push_back(ex.info(i).f_pixels);
     if (r.nan_frames > 0) s.nan_rois.push_back(i);
-    ring[size_t(i)] = ex.info(i).neuropil_pixels;
-    fpx[size_t(i)] = ex.info(i).f_pixels;
+    if (r.f0_flag) s.f0_flagged.push_back(i);
     coef_sum += r.coef.coef;
     s.neuropil_short += ex.info(i).neuropil_short;
     s.coef_clipped += r.coef.clipped;
     s.coef_fallback += r.coef.fallback;
-    if (r.f0_flag) s.f0_flagged.push_back(i);
-    for (const stats::Event& e : r.events) {
-      ev_roi.push_back(i);
-      ev_frame.push_back(e.frame);
-      ev_base.push_back(e.base_frame);
-      ev_amp.push_back(e.amplitude);
-      ev_prom.push_back(e.prominence);
-    }
   }
+  t.roi_kind.assign(masks.kind.begin(), masks.kind.end());
   s.mean_coef = n > 0 ? coef_sum / n : 0;
-  s.events = int64_t(ev_roi.size());
-  g.write("neuropil_coef", coef);
-  g.dataset("neuropil_coef").set_attribute("units", std::string("dimensionless: corrected F = F - coef * Fneu"));
-  if (o.estimate_neuropil) {
-    g.write("neuropil_slope", slope);
-    g.dataset("neuropil_slope")
-        .set_attribute("description", std::string("fitted lower-envelope slope of F on Fneu before clipping"));
-    g.write("neuropil_clipped", clipped);
-  }
-  g.write("f0_flag", flag);
-  g.dataset("f0_flag").set_attribute(
-      "description", std::string("1: the baseline fell to <= the floor (1% of median |F|) somewhere; dF/F there "
-                                 "uses the floor and is not meaningful"));
-  g.write("nan_frames", nan_frames);
-  g.dataset("nan_frames").set_attribute("units", std::string("frames"));
-  g.dataset("nan_frames").set_attribute(
-      "description", std::string("frames where F, Fneu, f0 and dF/F are NaN: the ROI (or its neuropil ring) lay "
-                                 "wholly inside rows blanked by stimulation, or the frame had no signal; events "
-                                 "and baselines skip them"));
-  g.write("neuropil_pixels", ring);
-  g.write("f_pixels", fpx);
-  g.write("roi_kind", std::vector<uint8_t>(masks.kind.begin(), masks.kind.end()));
-  h5::Group ev = g.create_group("events");
-  ev.write("roi", ev_roi);
-  ev.write("frame", ev_frame);
-  ev.write("base_frame", ev_base);
-  ev.write("amplitude", ev_amp);
-  ev.write("prominence", ev_prom);
-  ev.dataset("frame").set_attribute("description", std::string("frame of the event peak"));
-  ev.dataset("base_frame").set_attribute("description", std::string("frame of the preceding minimum (rise start)"));
-  ev.dataset("amplitude").set_attribute("units", std::string("dF/F: peak minus the preceding minimum"));
-  ev.dataset("prominence").set_attribute("units", std::string("dF/F"));
-  ev.set_attribute("threshold_sigma", o.events.threshold_sigma);
-  ev.set_attribute("min_interval_s", o.events.min_interval_s);
-  ev.set_attribute("highpass_window_s", o.events.highpass_window_s);
-  ev.set_attribute("smoothing_s", o.events.smoothing_s);
-  ev.set_attribute("lookback_s", o.events.lookback_s);
+  return t;
+}
+
+TracesEventTable event_table(const std::vector<RoiResult>& results, const stats::EventParams& p) {
+  TracesEventTable t;
+  for (size_t i = 0; i < results.size(); ++i)
+    for (const stats::Event& e : results[i].events) {
+      t.roi.push_back(int32_t(i));
+      t.frame.push_back(e.frame);
+      t.base_frame.push_back(e.base_frame);
+      t.amplitude.push_back(e.amplitude);
+      t.prominence.push_back(e.prominence);
+    }
+  t.threshold_sigma = p.threshold_sigma;
+  t.min_interval_s = p.min_interval_s;
+  t.highpass_window_s = p.highpass_window_s;
+  t.smoothing_s = p.smoothing_s;
+  t.lookback_s = p.lookback_s;
+  return t;
 }
 
 const char* method_name(BaselineMethod m) {
@@ -383,20 +333,20 @@ const char* method_name(BaselineMethod m) {
   return "?";
 }
 
-void set_plane_attributes(h5::Group& g, const ExtractOptions& o, const std::string& role, double rate) {
-  g.set_attribute("role", role);
-  g.set_attribute("frame_rate_hz", rate);
-  g.set_attribute("neuropil_mode", std::string(o.estimate_neuropil ? "estimate" : "fixed"));
-  if (o.estimate_neuropil) {
-    g.set_attribute("neuropil_coef_min", double(o.coef.min_coef));
-    g.set_attribute("neuropil_coef_max", double(o.coef.max_coef));
-  }
-  g.set_attribute("neuropil_inner_gap_px", double(o.masks.neuropil_inner_gap_px));
-  g.set_attribute("neuropil_min_pixels", int32_t(o.masks.neuropil_min_pixels));
-  g.set_attribute("baseline_method", std::string(method_name(o.baseline.method)));
-  g.set_attribute("baseline_sigma_s", o.baseline.sigma_s);
-  g.set_attribute("baseline_window_s", o.baseline.window_s);
-  g.set_attribute("baseline_percentile", o.baseline.percentile);
+TracesPlaneSettings plane_settings(const ExtractOptions& o, const std::string& role, double rate) {
+  TracesPlaneSettings s;
+  s.role = role;
+  s.frame_rate_hz = rate;
+  s.neuropil_estimated = o.estimate_neuropil;
+  s.neuropil_coef_min = double(o.coef.min_coef);
+  s.neuropil_coef_max = double(o.coef.max_coef);
+  s.neuropil_inner_gap_px = double(o.masks.neuropil_inner_gap_px);
+  s.neuropil_min_pixels = int32_t(o.masks.neuropil_min_pixels);
+  s.baseline_method = method_name(o.baseline.method);
+  s.baseline_sigma_s = o.baseline.sigma_s;
+  s.baseline_window_s = o.baseline.window_s;
+  s.baseline_percentile = o.baseline.percentile;
+  return s;
 }
 
 }  // namespace
@@ -444,28 +394,19 @@ ExtractionSummary extract_traces(const std::string& registered_path, const std::
     extractors.push_back(TraceExtractor::build(m, options.masks));
   }
 
-  h5::File file = h5::File::create(output_path);
-  h5::Group root = file.root();
-  write_provenance(root, provenance);
-  root.set_attribute("planes", int32_t(planes));
-  root.set_attribute("frames", int64_t(T));
+  TracesWriter writer(output_path, provenance, planes, T);
   std::vector<PlaneOutput> outputs;
   ExtractionSummary summary;
   summary.frames = T;
   summary.planes = planes;
   summary.per_plane.resize(size_t(planes));
   for (int k = 0; k < planes; ++k) {
-    h5::Group g = root.create_group("plane" + std::to_string(k));
     std::string role = facts[size_t(k)].role;
     if (role.empty() || role == "unknown") role = rois.planes[size_t(k)].role;
-    set_plane_attributes(g, options, role, rates[size_t(k)]);
     const uint64_t n = uint64_t(extractors[size_t(k)].rois());
-    h5::Dataset f = create_traces(g, "F", n, uint64_t(T), options, "counts: weighted mask mean");
-    h5::Dataset fneu = create_traces(g, "Fneu", n, uint64_t(T), options, "counts: neuropil ring mean");
-    h5::Dataset dff = create_traces(g, "dff", n, uint64_t(T), options, "dimensionless: (F_corrected - f0) / f0");
-    h5::Dataset f0 = create_traces(g, "f0", n, uint64_t(T), options, "counts: baseline of F_corrected = F - coef*Fneu");
-    PlaneOutput out{std::move(g), std::move(f), std::move(fneu), std::move(dff), std::move(f0)};
-    outputs.push_back(std::move(out));
+    // Time chunk = batch: pass-1 column blocks and pass-2 row blocks both cover whole chunks.
+    outputs.push_back(writer.begin_plane(k, plane_settings(options, role, rates[size_t(k)]), n,
+                                         uint64_t(options.row_block), uint64_t(options.batch_size)));
     PlaneExtractionSummary& s = summary.per_plane[size_t(k)];
     s.plane = k;
     s.role = role;
@@ -485,11 +426,13 @@ ExtractionSummary extract_traces(const std::string& registered_path, const std::
     if (s.rois > 0)
       process_rows(outputs[size_t(k)], s.rois, T, options, rates[size_t(k)], results, s.raster, done, summary.rois,
                    progress);
-    write_roi_tables(outputs[size_t(k)].group, extractors[size_t(k)], results, rois.planes[size_t(k)].masks, options,
-                     s);
+    const TracesEventTable events = event_table(results, options.events);
+    s.events = int64_t(events.roi.size());
+    writer.finish_plane(k, roi_table(extractors[size_t(k)], results, rois.planes[size_t(k)].masks, options, s),
+                        events);
   }
-  describe_output(root, traces_schema(), timebase_of_inputs(provenance.inputs));
-  file.close();
+  outputs.clear();  // the matrices close (and flush) before the file does
+  writer.finish(timebase_of_inputs(provenance.inputs));
   return summary;
 }
 

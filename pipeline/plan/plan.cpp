@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "io/error.hpp"
-#include "io/h5.hpp"
+#include "io/rois_file.hpp"
 
 namespace apical {
 
@@ -146,12 +146,9 @@ std::vector<StageEstimate> estimate_stages(const SessionShape& shape, const RunS
 std::vector<int64_t> count_rois(const std::string& rois_path, int planes) {
   std::vector<int64_t> counts;
   try {
-    h5::File file = h5::File::open_read(rois_path);
-    h5::Group root = file.root();
-    for (int k = 0; k < planes; ++k) {
-      const std::string name = "plane" + std::to_string(k) + "/roi_kind";
-      counts.push_back(root.has(name) ? int64_t(root.dataset(name).dims().at(0)) : 0);
-    }
+    const RoiFile rois = read_rois(rois_path);
+    for (int k = 0; k < planes; ++k)
+      counts.push_back(size_t(k) < rois.planes.size() ? int64_t(rois.planes[size_t(k)].masks.count()) : 0);
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {

@@ -1,7 +1,5 @@
 #include "pipeline/register/register_stream.hpp"
 
-#include "io/schema.hpp"
-
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <opencv2/imgproc.hpp>
@@ -13,8 +11,8 @@
 #include <type_traits>
 
 #include "io/error.hpp"
-#include "io/h5.hpp"
 #include "io/page_cache.hpp"
+#include "io/registered_file.hpp"
 #include "io/round_clip.hpp"
 #include "pipeline/register/register_blank.hpp"
 
@@ -69,12 +67,6 @@ std::string output_type(const RegisterOptions& o, const std::string& input_dtype
   return input_dtype == "int16" || input_dtype == "uint16" ? input_dtype : "float32";
 }
 
-hid_t h5_type_of(const std::string& dtype) {
-  if (dtype == "int16") return H5T_NATIVE_INT16;
-  if (dtype == "uint16") return H5T_NATIVE_UINT16;
-  return H5T_NATIVE_FLOAT;
-}
-
 // Runs body(y0, y1) over bands of rows in parallel. A band of each frame is one contiguous
 // stretch of memory, which the hardware prefetches; single rows a frame apart are not.
 template <typename Body> void for_row_bands(int height, const Body& body) {
@@ -126,12 +118,6 @@ void accumulate_batch(const FrameStack& batch, const std::vector<FrameSignal>& s
         for (size_t x = 0; x < W; ++x) s[x] += row[x];
       }
   });
-}
-
-void write_image(h5::Group& g, const std::string& name, const cv::Mat& image) {
-  cv::Mat m = image.isContinuous() ? image : image.clone();
-  g.write(name, std::vector<float>(m.ptr<float>(), m.ptr<float>() + m.total()),
-          {uint64_t(m.rows), uint64_t(m.cols)});
 }
 
 struct Batch {
@@ -199,23 +185,8 @@ struct PlaneAccumulators {
   std::vector<std::vector<Shift>> block_shifts;
 };
 
-// Per-frame blank rows and no-signal flags (issue 14 §2), with units and descriptions.
-void write_frame_signal(h5::Group& group, const PlaneAccumulators& acc, PlaneRegistrationSummary& summary) {
-  group.write("blank_rows", acc.blank_rows);
-  group.dataset("blank_rows").set_attribute("units", std::string("rows"));
-  group.dataset("blank_rows").set_attribute(
-      "description", std::string("rows at the top of the raw frame without signal (PMTs gated off during "
-                                 "optogenetic stimulation), left out of the registration match; 0: none"));
-  group.write("blank_rows_registered", acc.blank_rows_registered);
-  group.dataset("blank_rows_registered").set_attribute("units", std::string("rows"));
-  group.dataset("blank_rows_registered").set_attribute(
-      "description", std::string("rows at the top of the registered frame that sample blank raw rows; extract "
-                                 "leaves them out of F and Fneu; frame height for frames without signal"));
-  group.write("no_signal", acc.no_signal);
-  group.dataset("no_signal").set_attribute("units", std::string("flag (0/1)"));
-  group.dataset("no_signal").set_attribute(
-      "description", std::string("1: the frame holds no signal (shutter closed, PMT tripped); not registered "
-                                 "(NaN shift and correlation), left out of the mean images and of F downstream"));
+// Frames with blank rows and frames without signal (issue 14 §2), for the summary line.
+void count_frame_signal(const PlaneAccumulators& acc, PlaneRegistrationSummary& summary) {
   summary.min_blank_rows = 0;
   for (size_t t = 0; t < acc.blank_rows.size(); ++t) {
     if (acc.no_signal[t]) {
@@ -229,7 +200,7 @@ void write_frame_signal(h5::Group& group, const PlaneAccumulators& acc, PlaneReg
   }
 }
 
-void register_plane(const Movie& movie, int plane, const RegisterOptions& options, h5::Group& group,
+void register_plane(const Movie& movie, int plane, const RegisterOptions& options, RegisteredWriter& writer,
                     const std::optional<std::vector<Shift>>& given_shifts,
                     const std::vector<std::vector<Shift>>* given_blocks, PlaneAccumulators& acc,
                     PlaneRegistrationSummary& summary, int64_t progress_offset, const ProgressCallback& progress) {
@@ -258,11 +229,10 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   if (p.nonrigid || given_blocks) blocks = std::make_unique<BlockAligner>(reference, p);
 
   const std::string dtype = output_type(options, movie.dtype());
-  h5::DatasetOptions movie_options;
-  movie_options.chunk = {uint64_t(std::min<int64_t>(8, T)), uint64_t(H), uint64_t(W)};
-  movie_options.deflate_level = options.compression;
-  h5::Dataset movie_ds = group.create_dataset("movie", h5_type_of(dtype), {uint64_t(T), uint64_t(H), uint64_t(W)},
-                                              movie_options);
+  const Acquisition& a = movie.acquisition();
+  h5::Dataset& movie_ds = writer.begin_plane(
+      plane, a.roles.size() > size_t(plane) ? a.roles[size_t(plane)] : std::string("unknown"), a.frame_rate_hz, dtype,
+      RegisteredMovieShape{T, H, W}, options.compression);
 
   acc.raw_sum = cv::Mat::zeros(H, W, CV_64F);
   acc.registered_sum = cv::Mat::zeros(H, W, CV_64F);
@@ -276,7 +246,7 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   acc.no_signal.assign(size_t(T), 0);
   if (blocks) acc.block_shifts.assign(size_t(T), {});
 
-  DropBehind drop_behind(movie_ds.file_descriptor(), group.file());
+  DropBehind drop_behind(movie_ds.file_descriptor(), movie_ds.file());
   const int batch = std::max(1, options.batch_size);
   int64_t next = 0;
   BatchPool pool;
@@ -357,53 +327,43 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   for (int y = 0; y < H; ++y)
     if (acc.registered_rows[size_t(y)] == 0) registered_mean.row(y).copyTo(acc.registered_max.row(y));
 
-  std::vector<float> shift_rows;
   double max_shift = 0, correlation_sum = 0;
   int64_t registered_frames = 0;
   for (size_t t = 0; t < acc.shifts.size(); ++t) {
-    shift_rows.push_back(acc.shifts[t].dy);
-    shift_rows.push_back(acc.shifts[t].dx);
     if (acc.no_signal[t] || !std::isfinite(acc.shifts[t].dy) || !std::isfinite(acc.correlation[t])) continue;
     max_shift = std::max({max_shift, double(std::abs(acc.shifts[t].dy)), double(std::abs(acc.shifts[t].dx))});
     correlation_sum += acc.correlation[t];
     ++registered_frames;
   }
-  write_frame_signal(group, acc, summary);
-  group.write("shifts", shift_rows, {uint64_t(T), 2});
-  group.dataset("shifts").set_attribute(
-      "units", std::string("px (dy, dx): reference content at (y,x) appears in the raw frame at (y+dy, x+dx)"));
-  group.write("frame_correlation", acc.correlation);
-  write_image(group, "reference", reference);
-  write_image(group, "mean_image", registered_mean);
-  write_image(group, "max_image", acc.registered_max);
-  write_image(group, "raw_mean_image", raw_mean);
-  if (blocks) {
-    const BlockGrid& grid = blocks->grid();
-    std::vector<float> rows;
-    rows.reserve(size_t(T) * grid.blocks.size() * 2);
-    for (const auto& frame_blocks : acc.block_shifts)
-      for (const auto& s : frame_blocks) {
-        rows.push_back(s.dy);
-        rows.push_back(s.dx);
-      }
-    group.write("block_shifts", rows, {uint64_t(T), uint64_t(grid.blocks.size()), 2});
-    group.dataset("block_shifts").set_attribute(
-        "units", std::string("px (dy, dx) residual after the rigid shift, per block, row-major grid"));
-    group.write("block_centres_y", grid.centres_y);
-    group.write("block_centres_x", grid.centres_x);
-  }
+  count_frame_signal(acc, summary);
   summary.plane = plane;
   summary.bidi_offset_px = bidi;
   summary.crispness_before = crispness(raw_mean, p.max_shift_px);
   summary.crispness_after = crispness(registered_mean, p.max_shift_px);
   summary.mean_correlation = correlation_sum / double(std::max<int64_t>(registered_frames, 1));
   summary.max_abs_shift_px = max_shift;
-  group.set_attribute("bidi_offset_px", double(bidi));
-  group.set_attribute("crispness_raw", summary.crispness_before);
-  group.set_attribute("crispness_registered", summary.crispness_after);
-  group.set_attribute("mean_frame_correlation", summary.mean_correlation);
-  group.set_attribute("nonrigid", int32_t(blocks ? 1 : 0));
-  group.set_attribute("shifts_from_plane", int32_t(given_shifts ? options.shifts_from_plane : -1));
+
+  RegisteredPlane result;
+  result.shifts = acc.shifts;
+  result.frame_correlation = acc.correlation;
+  result.blank_rows = acc.blank_rows;
+  result.blank_rows_registered = acc.blank_rows_registered;
+  result.no_signal = acc.no_signal;
+  result.reference = reference;
+  result.mean_image = registered_mean;
+  result.max_image = acc.registered_max;
+  result.raw_mean_image = raw_mean;
+  result.bidi_offset_px = double(bidi);
+  result.crispness_raw = summary.crispness_before;
+  result.crispness_registered = summary.crispness_after;
+  result.mean_frame_correlation = summary.mean_correlation;
+  result.shifts_from_plane = given_shifts ? options.shifts_from_plane : -1;
+  if (blocks) {
+    result.block_shifts = acc.block_shifts;
+    result.block_centres_y = blocks->grid().centres_y;
+    result.block_centres_x = blocks->grid().centres_x;
+  }
+  writer.finish_plane(result);
 }
 
 }  // namespace
@@ -417,9 +377,7 @@ RegistrationSummary register_movie(const Movie& movie, const RegisterOptions& op
     throw InputError("--shifts-from " + std::to_string(options.shifts_from_plane) + ": the movie has only " +
                      std::to_string(planes) + " plane(s)");
   const Acquisition& a = movie.acquisition();
-  h5::File file = h5::File::create(output_path);
-  h5::Group root = file.root();
-  write_provenance(root, provenance);
+  RegisteredWriter writer(output_path, provenance);
   RegistrationSummary summary;
   summary.frames = movie.frames();
   summary.planes = planes;
@@ -435,12 +393,9 @@ RegistrationSummary register_movie(const Movie& movie, const RegisterOptions& op
   std::vector<std::vector<Shift>> source_blocks;
   int64_t done = 0;
   for (int k : order) {
-    h5::Group g = root.create_group("plane" + std::to_string(k));
-    g.set_attribute("role", a.roles.size() > size_t(k) ? a.roles[size_t(k)] : std::string("unknown"));
-    g.set_attribute("frame_rate_hz", a.frame_rate_hz);
     bool borrow = options.shifts_from_plane >= 0 && k != options.shifts_from_plane;
     PlaneAccumulators acc;
-    register_plane(movie, k, options, g, borrow ? source_shifts : std::nullopt,
+    register_plane(movie, k, options, writer, borrow ? source_shifts : std::nullopt,
                    borrow && !source_blocks.empty() ? &source_blocks : nullptr, acc,
                    summary.per_plane[size_t(k)], done,
                    progress ? ProgressCallback([&](int64_t d, int64_t) { progress(d, movie.frames() * planes); })
@@ -451,11 +406,8 @@ RegistrationSummary register_movie(const Movie& movie, const RegisterOptions& op
     }
     done += movie.frames();
   }
-  root.set_attribute("planes", int32_t(planes));
-  root.set_attribute("frames", int64_t(movie.frames()));
   movie.check_unchanged();  // frames read from a file rewritten meanwhile would be a silent mix
-  describe_output(root, registered_schema(), Timebase{movie.frames(), a.frame_rate_hz, a.pixel_size_um, {}});
-  file.close();
+  writer.finish(planes, Timebase{movie.frames(), a.frame_rate_hz, a.pixel_size_um, {}});
   return summary;
 }
 

@@ -7,8 +7,11 @@
 
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
-#include "io/h5.hpp"
+#include "io/h5.hpp"  // regress.h5 until its reader moves into io
 #include "io/provenance.hpp"
+#include "io/registered_file.hpp"
+#include "io/rois_file.hpp"
+#include "io/traces_file.hpp"
 #include "pipeline/reporting/plot.hpp"
 
 namespace apical {
@@ -17,36 +20,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
-cv::Mat read_image(const h5::Group& g, const std::string& name) {
-  h5::Dataset ds = g.dataset(name);
-  auto dims = ds.dims();
-  std::vector<float> v = ds.read<float>();
-  return cv::Mat(int(dims[0]), int(dims[1]), CV_32F, v.data()).clone();
-}
-
 // Mean image and shift trace of every plane: did motion correction work?
 void draw_registration(const fs::path& registered, const fs::path& png) {
-  h5::File file = h5::File::open_read(registered.string());
-  h5::Group root = file.root();
+  const std::vector<RegisteredPlane> planes = read_registered(registered.string());
   std::vector<cv::Mat> rows;
-  for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
-    h5::Group g = root.group("plane" + std::to_string(k));
-    std::string role = g.string_attribute("role").value_or("");
-    double rate = g.number_attribute("frame_rate_hz").value_or(0);
-    plot::ImagePanel mean = plot::image_panel(read_image(g, "mean_image"), "plane " + std::to_string(k) + " (" + role + ") mean");
-    std::vector<float> shifts = g.read<float>("shifts");
-    std::vector<float> corr = g.read<float>("frame_correlation");
+  for (size_t k = 0; k < planes.size(); ++k) {
+    const RegisteredPlane& plane = planes[k];
+    const double rate = plane.frame_rate_hz;
+    plot::ImagePanel mean =
+        plot::image_panel(plane.mean_image, "plane " + std::to_string(k) + " (" + plane.role + ") mean");
     plot::Axes axes;
     axes.title = "plane " + std::to_string(k) + " rigid shifts (bidi " +
-                 std::to_string(g.number_attribute("bidi_offset_px").value_or(0)).substr(0, 5) + " px)";
+                 std::to_string(plane.bidi_offset_px).substr(0, 5) + " px)";
     axes.x_label = rate > 0 ? "time (s)" : "frame";
     axes.y_label = "shift (px)";
     std::vector<double> t, dy, dx, c;
-    for (size_t i = 0; i + 1 < shifts.size(); i += 2) {
-      double frame = double(i / 2);
+    for (size_t i = 0; i < plane.shifts.size(); ++i) {
+      const double frame = double(i);
       t.push_back(rate > 0 ? frame / rate : frame);
-      dy.push_back(shifts[i]);
-      dx.push_back(shifts[i + 1]);
+      dy.push_back(plane.shifts[i].dy);
+      dx.push_back(plane.shifts[i].dx);
     }
     axes.series.push_back(plot::make_series("dy", t, dy));
     axes.series.push_back(plot::make_series("dx", t, dx));
@@ -54,7 +47,7 @@ void draw_registration(const fs::path& registered, const fs::path& png) {
     quality.title = "plane " + std::to_string(k) + " correlation with reference";
     quality.x_label = axes.x_label;
     quality.y_label = "Pearson r";
-    for (float v : corr) c.push_back(v);
+    for (float v : plane.frame_correlation) c.push_back(v);
     quality.series.push_back(plot::make_series("frame r", t, c));
     cv::Mat traces = plot::vstack({plot::render(axes, {700, 300}), plot::render(quality, {700, 260})});
     rows.push_back(plot::hstack({mean.canvas, traces}));
@@ -83,48 +76,44 @@ std::vector<std::pair<std::string, std::string>> stage_summary(const fs::path& a
       return;
     }
     try {
-      h5::File f = h5::File::open_read(p.string());
-      h5::Group root = f.root();
       std::ostringstream text;
-      what(root, text);
-      text << " <span class=prov>(" << html_escape(root.string_attribute("command_line").value_or("")) << ", "
-           << root.string_attribute("created_utc").value_or("") << ")</span>";
+      what(p.string(), text);
+      const RecordedProvenance made = read_provenance(p.string());
+      text << " <span class=prov>(" << html_escape(made.command_line) << ", " << made.created_utc << ")</span>";
       rows.push_back({stage, text.str()});
     } catch (const std::exception& e) {
       rows.push_back({stage, std::string("unreadable: ") + html_escape(e.what())});
     }
   };
-  describe("register", "registered.h5", [](h5::Group& root, std::ostringstream& t) {
-    for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
-      h5::Group g = root.group("plane" + std::to_string(k));
-      auto dims = g.dataset("movie").dims();
-      t << "plane " << k << " (" << g.string_attribute("role").value_or("?") << "): " << dims[0] << " frames of "
-        << dims[2] << "x" << dims[1] << ", mean frame correlation " << std::setprecision(3)
-        << g.number_attribute("mean_frame_correlation").value_or(0) << ", crispness "
-        << g.number_attribute("crispness_raw").value_or(0) << " &rarr; "
-        << g.number_attribute("crispness_registered").value_or(0) << ". ";
+  describe("register", "registered.h5", [](const std::string& path, std::ostringstream& t) {
+    const std::vector<RegisteredPlane> planes = read_registered(path);
+    for (size_t k = 0; k < planes.size(); ++k) {
+      const RegisteredPlane& p = planes[k];
+      t << "plane " << k << " (" << (p.role.empty() ? "?" : p.role) << "): " << p.shifts.size() << " frames of "
+        << p.mean_image.cols << "x" << p.mean_image.rows << ", mean frame correlation " << std::setprecision(3)
+        << p.mean_frame_correlation << ", crispness " << p.crispness_raw << " &rarr; " << p.crispness_registered
+        << ". ";
     }
   });
-  describe("segment", "rois.h5", [](h5::Group& root, std::ostringstream& t) {
-    for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
-      h5::Group g = root.group("plane" + std::to_string(k));
-      auto kind = g.read<uint8_t>("roi_kind");
-      size_t soma = size_t(std::count(kind.begin(), kind.end(), 0));
+  describe("segment", "rois.h5", [](const std::string& path, std::ostringstream& t) {
+    const RoiFile rois = read_rois(path);
+    for (size_t k = 0; k < rois.planes.size(); ++k) {
+      const std::vector<uint8_t>& kind = rois.planes[k].masks.kind;
+      const size_t soma = size_t(std::count(kind.begin(), kind.end(), 0));
       t << "plane " << k << ": " << soma << " somata, " << kind.size() - soma << " dendrites. ";
     }
-    if (root.has("pairs/soma_roi")) t << root.dataset("pairs/soma_roi").dims()[0] << " soma-dendrite pairs.";
+    t << rois.pairs.size() << " soma-dendrite pairs.";
   });
-  describe("extract", "traces.h5", [](h5::Group& root, std::ostringstream& t) {
-    for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
-      h5::Group g = root.group("plane" + std::to_string(k));
-      if (!g.has("dff")) continue;
-      auto dims = g.dataset("dff").dims();
-      t << "plane " << k << ": " << dims[0] << " traces of " << dims[1] << " frames";
-      if (g.has("events/frame")) t << ", " << g.dataset("events/frame").dims()[0] << " events";
-      t << ". ";
+  describe("extract", "traces.h5", [](const std::string& path, std::ostringstream& t) {
+    const std::vector<TracesPlane> planes = read_traces(path);
+    for (size_t k = 0; k < planes.size(); ++k) {
+      t << "plane " << k << ": " << planes[k].rois << " traces of " << planes[k].frames << " frames, "
+        << planes[k].events.roi.size() << " events. ";
     }
   });
-  describe("regress", "regress.h5", [](h5::Group& root, std::ostringstream& t) {
+  describe("regress", "regress.h5", [](const std::string& path, std::ostringstream& t) {
+    h5::File f = h5::File::open_read(path);
+    h5::Group root = f.root();
     if (root.has("neurons/role")) {
       auto role = root.read<int8_t>("neurons/role");
       t << role.size() << " neurons (" << std::count(role.begin(), role.end(), 1) << " P+, "

@@ -71,11 +71,6 @@ int choose_temporal_bin(int requested, double frame_rate_hz, int64_t frames) {
   return bin;
 }
 
-void write_image(h5::Group& g, const std::string& name, const cv::Mat& image) {
-  cv::Mat m = image.isContinuous() ? image : image.clone();
-  g.write(name, std::vector<float>(m.ptr<float>(), m.ptr<float>() + m.total()), {uint64_t(m.rows), uint64_t(m.cols)});
-}
-
 int first_plane_with_role(const Segmentation& s, const std::string& role) {
   for (const auto& p : s.planes)
     if (p.role == role) return p.plane;
@@ -285,30 +280,22 @@ RoiFile to_roi_file(const Segmentation& segmentation) {
       st["skewness"].push_back(roi.stats.skewness);
       st["quality"].push_back(roi.stats.quality);
     }
+    plane.shared_pixels = p.shared;
+    plane.mean_image = p.mean;
+    plane.max_image = p.max;
+    plane.correlation_image = p.correlation;
+    plane.soma_template_image = p.template_score;
+    plane.temporal_bin_frames = segmentation.temporal_bin;
     file.planes.push_back(std::move(plane));
   }
   file.pairs = segmentation.pairs;
+  file.frames = segmentation.frames;
+  file.pairing = segmentation.pairing;
   return file;
 }
 
 void write_segmentation(const std::string& path, const Segmentation& segmentation, const Provenance& provenance) {
-  h5::File file = h5::File::create(path);
-  h5::Group root = file.root();
-  write_provenance(root, provenance);
-  write_rois(root, to_roi_file(segmentation));
-  for (const PlaneSegmentation& p : segmentation.planes) {
-    h5::Group g = root.group("plane" + std::to_string(p.plane));
-    g.write("shared_pixels", p.shared, {uint64_t(segmentation.height), uint64_t(segmentation.width)});
-    g.dataset("shared_pixels").set_attribute("meaning", std::string("1 where two or more ROIs own the pixel"));
-    write_image(g, "mean_image", p.mean);
-    write_image(g, "max_image", p.max);
-    write_image(g, "correlation_image", p.correlation);
-    if (!p.template_score.empty()) write_image(g, "soma_template_image", p.template_score);
-    g.set_attribute("temporal_bin_frames", int32_t(segmentation.temporal_bin));
-  }
-  root.set_attribute("frames", int64_t(segmentation.frames));
-  root.set_attribute("pairing", segmentation.pairing);
-  describe_output(root, rois_schema(), timebase_of_inputs(provenance.inputs));
+  write_rois_file(path, to_roi_file(segmentation), provenance, timebase_of_inputs(provenance.inputs));
 }
 
 std::vector<std::pair<int, int>> read_pairs_csv(const std::string& path) {

@@ -3,20 +3,10 @@
 #include <cmath>
 
 #include "io/error.hpp"
-#include "io/h5.hpp"
+#include "io/registered_file.hpp"
 
 namespace apical {
 
-namespace {
-
-std::vector<Shift> read_shift_rows(const h5::Group& g, const std::string& name) {
-  std::vector<float> rows = g.read<float>(name);
-  std::vector<Shift> shifts;
-  for (size_t i = 0; i + 1 < rows.size(); i += 2) shifts.push_back({rows[i], rows[i + 1]});
-  return shifts;
-}
-
-}  // namespace
 
 void offset_free_errors(const std::vector<Shift>& estimate, const std::vector<Shift>& truth, double& rms,
                         double& max_error, double& within_half) {
@@ -47,24 +37,23 @@ void offset_free_errors(const std::vector<Shift>& estimate, const std::vector<Sh
 }
 
 std::vector<RegistrationScore> score_registration(const Truth& truth, const std::string& registered_path) {
-  h5::File file = h5::File::open_read(registered_path);
-  h5::Group root = file.root();
+  const std::vector<RegisteredPlane> planes = read_registered(registered_path);
   std::vector<RegistrationScore> scores;
-  for (size_t k = 0; k < truth.planes.size() && root.has("plane" + std::to_string(k)); ++k) {
-    h5::Group g = root.group("plane" + std::to_string(k));
+  for (size_t k = 0; k < truth.planes.size() && k < planes.size(); ++k) {
+    const RegisteredPlane& plane = planes[k];
     const TruthPlane& tp = truth.planes[k];
-    std::vector<Shift> est = read_shift_rows(g, "shifts");
+    const std::vector<Shift>& est = plane.shifts;
     if (est.size() != tp.shifts.size())
       throw file_error(registered_path, "plane" + std::to_string(k) + " has " + std::to_string(est.size()) +
                                             " frames but the truth has " + std::to_string(tp.shifts.size()));
     RegistrationScore s;
     s.plane = int(k);
     offset_free_errors(est, tp.shifts, s.shift_rms_error_px, s.shift_max_error_px, s.fraction_within_half_px);
-    s.bidi_error_px = g.number_attribute("bidi_offset_px").value_or(0) - tp.bidi_offset_px;
-    if (g.has("block_shifts")) {
-      std::vector<float> cy = g.read<float>("block_centres_y"), cx = g.read<float>("block_centres_x");
-      std::vector<float> blocks = g.read<float>("block_shifts");
-      size_t nb = cy.size() * cx.size(), T = est.size();
+    s.bidi_error_px = plane.bidi_offset_px - tp.bidi_offset_px;
+    if (plane.nonrigid()) {
+      const std::vector<float>& cy = plane.block_centres_y;
+      const std::vector<float>& cx = plane.block_centres_x;
+      const size_t nb = cy.size() * cx.size(), T = std::min(est.size(), plane.block_shifts.size());
       // Per block, the mean difference is a constant the reference absorbed: remove it.
       std::vector<Shift> e_block, t_block;
       double sum_sq = 0;
@@ -73,8 +62,8 @@ std::vector<RegistrationScore> score_registration(const Truth& truth, const std:
         e_block.clear();
         t_block.clear();
         for (size_t t = 0; t < T; ++t) {
-          const float* bs = blocks.data() + (t * nb + b) * 2;
-          e_block.push_back({est[t].dy + bs[0], est[t].dx + bs[1]});
+          const Shift& bs = plane.block_shifts[t][b];
+          e_block.push_back({est[t].dy + bs.dy, est[t].dx + bs.dx});
           Shift nr = tp.nonrigid_at(int64_t(t), y, x);
           t_block.push_back({tp.shifts[t].dy + nr.dy, tp.shifts[t].dx + nr.dx});
         }

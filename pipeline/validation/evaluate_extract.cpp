@@ -14,8 +14,8 @@
 
 #include "io/error.hpp"
 #include "core/numeric.hpp"
-#include "io/h5.hpp"
 #include "io/rois_file.hpp"
+#include "io/traces_file.hpp"
 #include "pipeline/validation/evaluate.hpp"
 #include "pipeline/segment/segment.hpp"
 #include "pipeline/validation/matching.hpp"
@@ -72,8 +72,9 @@ int count_hits(const std::vector<int64_t>& detected, const std::vector<int64_t>&
 std::vector<ScoreRow> score_extraction(const Truth& truth, const std::string& rois_path,
                                        const std::string& traces_path) {
   const RoiFile rois = accepted_rois(read_rois(rois_path), rois_path);
-  h5::File file = h5::File::open_read(traces_path);
-  h5::Group root = file.root();
+  TraceMatrixSelection dff_only;
+  dff_only.dff = true;
+  const std::vector<TracesPlane> planes = read_traces(traces_path, dff_only);
   // Somatic event onsets per soma-plane ROI.
   std::map<int, std::vector<int64_t>> onsets_of_soma;
   for (const TruthEvent& e : truth.events)
@@ -84,23 +85,20 @@ std::vector<ScoreRow> score_extraction(const Truth& truth, const std::string& ro
   std::vector<ScoreRow> rows;
   for (size_t k = 0; k < truth.planes.size() && k < rois.planes.size(); ++k) {
     const std::string plane = "plane" + std::to_string(k);
-    if (!root.has(plane)) continue;
-    h5::Group g = root.group(plane);
+    if (k >= planes.size()) continue;
+    const TracesPlane& traces = planes[k];
     const TruthPlane& tp = truth.planes[k];
     const int64_t T = int64_t(tp.dff.n_cols);
-    h5::Dataset dff = g.dataset("dff");
-    const h5::Dims dims = dff.dims();
-    if (dims.size() != 2 || dims[0] != rois.planes[k].masks.count())
+    if (traces.dff.n_rows != rois.planes[k].masks.count())
       throw file_error(traces_path, plane + "/dff is not [N, T] with N = the ROIs of " + rois_path);
-    if (int64_t(dims[1]) != T)
-      throw file_error(traces_path, plane + "/dff has " + std::to_string(dims[1]) + " frames but the truth has " +
-                                        std::to_string(T));
-    const double rate = g.number_attribute("frame_rate_hz").value_or(truth.frame_rate_hz);
-    const bool estimated = g.string_attribute("neuropil_mode").value_or("") == "estimate";
-    const std::vector<float> coef = g.has("neuropil_coef") ? g.read<float>("neuropil_coef") : std::vector<float>{};
-    std::vector<int32_t> ev_roi;
-    std::vector<int64_t> ev_frame;
-    if (g.has("events/roi")) ev_roi = g.read<int32_t>("events/roi"), ev_frame = g.read<int64_t>("events/frame");
+    if (int64_t(traces.dff.n_cols) != T)
+      throw file_error(traces_path, plane + "/dff has " + std::to_string(traces.dff.n_cols) +
+                                        " frames but the truth has " + std::to_string(T));
+    const double rate = traces.settings.frame_rate_hz > 0 ? traces.settings.frame_rate_hz : truth.frame_rate_hz;
+    const bool estimated = traces.settings.neuropil_estimated;
+    const std::vector<float>& coef = traces.table.neuropil_coef;
+    const std::vector<int32_t>& ev_roi = traces.events.roi;
+    const std::vector<int64_t>& ev_frame = traces.events.frame;
 
     const auto matches = match_rois_by_iou(sorted_pixel_lists(rois.planes[k].masks), sorted_pixel_lists(tp.masks));
     std::map<std::string, std::vector<double>> r_by_kind;
@@ -109,7 +107,8 @@ std::vector<ScoreRow> score_extraction(const Truth& truth, const std::string& ro
     std::vector<float> row(static_cast<size_t>(T));
     arma::fmat truth_rows = tp.dff.t();  // column t of the transpose is ROI t's trace, contiguous
     for (const auto& [found, true_roi] : matches) {
-      dff.read_box<float>({uint64_t(found), 0}, {1, uint64_t(T)}, row.data());
+      const arma::frowvec found_row = traces.dff.row(arma::uword(found));
+      std::copy(found_row.begin(), found_row.end(), row.begin());
       const float* truth_row = truth_rows.colptr(arma::uword(true_roi));
       const std::string kind = tp.masks.kind[size_t(true_roi)] == 0 ? "soma" : "dendrite";
       const double r = pearson(row.data(), truth_row, size_t(T));

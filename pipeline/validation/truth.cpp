@@ -222,11 +222,7 @@ void write_truth_rois(const Truth& truth, const std::string& path, const Provena
   }
   for (size_t i = 0; i < truth.pair_soma_roi.size(); ++i)
     rois.pairs.push_back({0, truth.pair_soma_roi[i], 1, truth.pair_dendrite_roi[i], 1.0f});
-  h5::File file = h5::File::create(path);
-  h5::Group root = file.root();
-  write_provenance(root, provenance);
-  write_rois(root, rois);
-  describe_output(root, rois_schema(),
+  write_rois_file(path, rois, provenance,
                   Timebase{truth.planes.empty() ? 0 : int64_t(truth.planes[0].shifts.size()), truth.frame_rate_hz, 0, {}});
 }
 
