@@ -8,6 +8,7 @@
 #include "io/h5.hpp"
 #include "core/numeric.hpp"
 #include "pipeline/validation/evaluate.hpp"
+#include "io/regress_file.hpp"
 #include "pipeline/regress/regress_io.hpp"
 
 namespace apical {
@@ -96,9 +97,8 @@ std::vector<ScoreRow> score_regression(const Truth& truth, const std::string& re
   // Regress neurons -> truth neurons by soma centroid (works for true and segmented ROIs).
   std::vector<double> ty, tx;
   truth_centroids(truth.planes[0], ty, tx);
-  const h5::File h5file = h5::File::open_read(regress_path);
-  const h5::Group neurons = h5file.root().group("neurons");
-  const std::vector<double> ry = neurons.read<double>("centroid_y"), rx = neurons.read<double>("centroid_x");
+  const std::vector<double>& ry = file.inputs.centroid_y;
+  const std::vector<double>& rx = file.inputs.centroid_x;
   std::vector<EnsembleRow> as_rows;
   for (size_t n = 0; n < truth.neuron_soma_roi.size(); ++n) {
     const int roi = truth.neuron_soma_roi[n];
