@@ -4,12 +4,11 @@
 #include <limits>
 #include <numeric>
 
-#include "io/error.hpp"
-#include "io/h5.hpp"
 #include "core/numeric.hpp"
-#include "pipeline/validation/evaluate.hpp"
+#include "io/error.hpp"
 #include "io/regress_file.hpp"
 #include "pipeline/regress/regress_io.hpp"
+#include "pipeline/validation/evaluate.hpp"
 
 namespace apical {
 namespace {
@@ -58,13 +57,9 @@ void truth_centroids(const TruthPlane& plane, std::vector<double>& cy, std::vect
 // the mean dendritic amplitude change of its stimulated events; averaged over neurons. It is
 // what --reference-condition opto=0's mean residual difference estimates. NaN without /opto.
 double true_opto_effect(const Truth& truth) {
-  const h5::File file = h5::File::open_read(truth.path);
-  if (!file.root().has("opto")) return kNaN;
-  const h5::Group g = file.root().group("opto");
-  const std::vector<uint8_t> opto = g.read<uint8_t>("event_opto");
-  const std::vector<float> shift = g.read<float>("event_shift");
-  if (opto.size() != truth.events.size() || shift.size() != truth.events.size())
-    throw file_error(truth.path, "/opto/event_opto or event_shift does not have one entry per /events row");
+  if (!truth.opto) return kNaN;
+  const std::vector<uint8_t>& opto = truth.opto->event_opto;
+  const std::vector<float>& shift = truth.opto->event_shift;
   std::vector<double> sum(truth.neuron_soma_roi.size(), 0), on(sum.size(), 0), off(sum.size(), 0);
   for (size_t i = 0; i < opto.size(); ++i) {
     const size_t n = size_t(truth.events[i].neuron);
