@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
-#include <numeric>
 #include <tuple>
 
 #include "io/error.hpp"
