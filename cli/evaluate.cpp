@@ -8,6 +8,7 @@
 #include "cli/command.hpp"
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
+#include "io/truth_file.hpp"
 #include "pipeline/validation/evaluate.hpp"
 #include "pipeline/validation/evaluate_manual.hpp"
 #include "pipeline/reporting/plot.hpp"

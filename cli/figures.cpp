@@ -4,6 +4,7 @@
 
 #include "cli/command.hpp"
 #include "io/error.hpp"
+#include "io/regress_file.hpp"
 #include "pipeline/reporting/figures.hpp"
 
 namespace apical::cli {

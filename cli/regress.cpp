@@ -141,7 +141,7 @@ int regress_run(const Invocation& inv) {
   p.decoding_span_s = inv.get<double>("decoding-span");
 
   const RegressResult r = analyze_session(in.soma_dff, in.dendrite_dff, in.neurons, in.log, p);
-  write_regress(out.temp_path().string(), r, in, p, Provenance{inv.command_line, inv.parameters(), used});
+  write_regress(out.temp_path().string(), r, p, input_record(in), Provenance{inv.command_line, inv.parameters(), used});
   out.commit();
 
   double interaction_p = NAN;

@@ -180,7 +180,7 @@ int simulate_run(const Invocation& inv) {
   write_apical_ini(session_output.temp_path() / "apical.ini", params);
   write_bci_log(session_output.temp_path() / "bci", simulated_bci_log(session));
   fs::create_directories(session_output.temp_path() / "apical");
-  write_truth(truth_output.temp_path().string(), session, Provenance{inv.command_line, inv.parameters(), {}});
+  write_truth(truth_output.temp_path().string(), simulated_truth(session), Provenance{inv.command_line, inv.parameters(), {}});
 
   session_output.commit();
   truth_output.commit();

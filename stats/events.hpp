@@ -31,6 +31,8 @@
 
 #include <armadillo>
 
+#include "core/event_params.hpp"
+
 namespace apical::stats {
 
 struct Event {
@@ -38,16 +40,6 @@ struct Event {
   float amplitude = 0;     // peak minus the preceding minimum (dF/F)
   float prominence = 0;    // peak minus the higher of the two bases (dF/F)
   int64_t base_frame = 0;  // frame of the preceding minimum (start of the rise)
-};
-
-struct EventParams {
-  double frame_rate_hz = 0;       // required, > 0
-  double threshold_sigma = 3;     // minimum prominence and height, in noise s.d.
-  double min_interval_s = 1;      // minimum time between accepted events
-  double highpass_window_s = 10;  // running-median baseline window
-  double smoothing_s = 0.1;       // Gaussian s.d. of the detection smoothing (0 = none)
-  double measure_smoothing_s = 0.05;   // lighter smoothing for peak frame and amplitude
-  double lookback_s = 1;          // how far the bases (preceding minimum) are searched
 };
 
 // Throws InputError for non-positive frame rate or negative windows.

@@ -14,18 +14,10 @@
 
 #include <armadillo>
 
+#include "core/event_params.hpp"
 #include "stats/events.hpp"
 
 namespace apical::stats {
-
-struct PaperEventParams {
-  double frame_rate_hz = 0;         // required, > 0
-  double threshold_sd = 3.0;        // k: minimum prominence in SDs of the filtered trace
-  double cutoff_fraction = 1.0 / 16;  // high-pass cut-off / frame rate
-  int order = 2;                    // Butterworth order (even)
-  double min_distance_s = 1.0;      // minimum time between peaks
-  double window_s = 1.0;            // trough search before the peak, maximum search after it
-};
 
 // InputError naming the parameter.
 void validate(const PaperEventParams& params);

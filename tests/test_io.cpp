@@ -17,11 +17,13 @@
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
 #include "io/h5.hpp"
+#include "io/h5_columns.hpp"
 #include "io/movie.hpp"
 #include "io/page_cache.hpp"
 #include "io/provenance.hpp"
 #include "io/round_clip.hpp"
 #include "io/tiff.hpp"
+#include "io/truth_file.hpp"
 #include "tests/test_support.hpp"
 
 using namespace apical;
@@ -499,4 +501,74 @@ TEST_CASE("drop-behind leaves written and read movie data out of the page cache"
   DropBehind(fd).after_read(0, chunk);
   CHECK(resident(fd, 0, chunk) < 0.5);
   ::close(fd);
+}
+
+TEST_CASE("write_columns stores each column as a 1-D dataset of its element type; column_of gathers a field of each row", "[io][hdf5]") {
+  struct Row {
+    int id;
+    double value;
+  };
+  const std::vector<Row> rows = {{1, 0.5}, {-2, 1.5}, {3, -2.5}};
+  TempDir dir;
+  const std::string path = (dir / "columns.h5").string();
+  {
+    h5::File f = h5::File::create(path);
+    h5::Group root = f.root();
+    h5::write_columns(root, {{"id", h5::column_of<int8_t>(rows, &Row::id)}, {"value", h5::column_of<double>(rows, &Row::value)}});
+    f.close();
+  }
+  h5::File f = h5::File::open_read(path);
+  const h5::Dataset id = f.root().dataset("id");
+  CHECK(id.dims() == h5::Dims{3});
+  CHECK(H5Tget_size(h5::Handle(H5Dget_type(id.id()), H5Tclose).id()) == 1);
+  CHECK(id.read<int8_t>() == std::vector<int8_t>{1, -2, 3});
+  CHECK(f.root().read<double>("value") == std::vector<double>{0.5, 1.5, -2.5});
+}
+
+TEST_CASE("read_truth gives back what write_truth wrote, opto tables and settings included", "[io][hdf5][truth]") {
+  Truth truth;
+  truth.frame_rate_hz = 30;
+  truth.height = 4;
+  truth.width = 5;
+  truth.settings = {3, 1.5, 0.3, -0.15, 0.1, 7};
+  TruthPlane plane;
+  plane.role = "soma";
+  plane.shifts = {{0.5f, -1}, {0, 0}, {1, 2}};
+  plane.masks.height = 4;
+  plane.masks.width = 5;
+  plane.masks.add({1, 2, 6}, {1, 1, 1}, 0);
+  plane.dff = arma::fmat{{0.1f, 0.2f, 0.3f}};
+  plane.baseline_f0 = {100};
+  plane.neuropil_coef = {0.7f};
+  plane.static_image = cv::Mat(4, 5, CV_32F, cv::Scalar(2.0f));
+  plane.nonrigid_basis = arma::fmat(0, 4);
+  plane.nonrigid_coef = arma::fmat(0, 3);
+  truth.planes = {plane};
+  truth.neuron_soma_roi = {0};
+  truth.neuron_role = {1};
+  truth.beta_reward = {0.3f};
+  truth.beta_derr = {-0.1f};
+  truth.sd_gain = {0.8f};
+  truth.events = {{0, 1, 1.0f, 0.9f, 0.1f, -1.0f, 1}};
+  truth.opto = TruthOpto{0.5, 0.5, {0, 1, 1}, {1}, {1}, {-0.2f}};
+  TempDir dir;
+  const std::string path = (dir / "t.truth.h5").string();
+  write_truth(path, truth, Provenance{"test", {}, {}});
+  const Truth back = read_truth(path);
+  CHECK(back.settings.frames == 3);
+  CHECK(back.settings.c_derr == -0.15);
+  CHECK(back.settings.seed == 7);
+  REQUIRE(back.planes.size() == 1);
+  CHECK(back.planes[0].shifts[0].dy == 0.5f);
+  CHECK(back.planes[0].baseline_f0 == plane.baseline_f0);
+  CHECK(cv::countNonZero(back.planes[0].static_image != plane.static_image) == 0);
+  CHECK(arma::approx_equal(back.planes[0].dff, plane.dff, "absdiff", 0.0f));
+  CHECK(back.neuron_role == truth.neuron_role);
+  REQUIRE(back.events.size() == 1);
+  CHECK(back.events[0].d_error == -1.0f);
+  CHECK(back.events[0].reward == 1);
+  REQUIRE(back.opto);
+  CHECK(back.opto->stimulated == truth.opto->stimulated);
+  CHECK(back.opto->event_shift == truth.opto->event_shift);
+  CHECK(back.opto->dendrite_gain == 0.5);
 }

@@ -201,7 +201,7 @@ TEST_CASE("extract leaves blanked rows and frames without signal out of the trac
   const std::string reg = (dir / "reg.h5").string(), truth_path = (dir / "truth.h5").string();
   const std::string rois = (dir / "rois.h5").string(), traces = (dir / "traces.h5").string();
   register_session(s, reg);
-  write_truth(truth_path, s, Provenance{"test", {}, {}});
+  write_truth(truth_path, simulated_truth(s), Provenance{"test", {}, {}});
   write_truth_rois(read_truth(truth_path), rois, Provenance{"test", {}, {}});
   ExtractOptions options;
   extract_traces(reg, rois, options, traces, Provenance{"test", {}, {}});

@@ -36,7 +36,7 @@ std::string build_session(const TempDir& dir, const std::string& name, const Sim
   const SimulatedSession sim = simulate_session(params);
   write_bci_log(session / "bci", simulated_bci_log(sim));
   const std::string truth_path = session.string() + ".truth.h5";
-  write_truth(truth_path, sim, Provenance{"test", {}, {}});
+  write_truth(truth_path, simulated_truth(sim), Provenance{"test", {}, {}});
   write_truth_rois(read_truth(truth_path), (session / "apical" / "rois.h5").string(), Provenance{"test", {}, {}});
   h5::File traces = h5::File::create((session / "apical" / "traces.h5").string());
   h5::Group root = traces.root();

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/regress/regress_io.hpp"
+#include "io/regress_file.hpp"
 
 namespace apical {
 

@@ -4,11 +4,11 @@
 #include <limits>
 #include <numeric>
 
-#include "io/error.hpp"
-#include "io/h5.hpp"
 #include "core/numeric.hpp"
-#include "pipeline/validation/evaluate.hpp"
+#include "io/error.hpp"
+#include "io/regress_file.hpp"
 #include "pipeline/regress/regress_io.hpp"
+#include "pipeline/validation/evaluate.hpp"
 
 namespace apical {
 namespace {
@@ -57,13 +57,9 @@ void truth_centroids(const TruthPlane& plane, std::vector<double>& cy, std::vect
 // the mean dendritic amplitude change of its stimulated events; averaged over neurons. It is
 // what --reference-condition opto=0's mean residual difference estimates. NaN without /opto.
 double true_opto_effect(const Truth& truth) {
-  const h5::File file = h5::File::open_read(truth.path);
-  if (!file.root().has("opto")) return kNaN;
-  const h5::Group g = file.root().group("opto");
-  const std::vector<uint8_t> opto = g.read<uint8_t>("event_opto");
-  const std::vector<float> shift = g.read<float>("event_shift");
-  if (opto.size() != truth.events.size() || shift.size() != truth.events.size())
-    throw file_error(truth.path, "/opto/event_opto or event_shift does not have one entry per /events row");
+  if (!truth.opto) return kNaN;
+  const std::vector<uint8_t>& opto = truth.opto->event_opto;
+  const std::vector<float>& shift = truth.opto->event_shift;
   std::vector<double> sum(truth.neuron_soma_roi.size(), 0), on(sum.size(), 0), off(sum.size(), 0);
   for (size_t i = 0; i < opto.size(); ++i) {
     const size_t n = size_t(truth.events[i].neuron);
@@ -96,9 +92,8 @@ std::vector<ScoreRow> score_regression(const Truth& truth, const std::string& re
   // Regress neurons -> truth neurons by soma centroid (works for true and segmented ROIs).
   std::vector<double> ty, tx;
   truth_centroids(truth.planes[0], ty, tx);
-  const h5::File h5file = h5::File::open_read(regress_path);
-  const h5::Group neurons = h5file.root().group("neurons");
-  const std::vector<double> ry = neurons.read<double>("centroid_y"), rx = neurons.read<double>("centroid_x");
+  const std::vector<double>& ry = file.inputs.centroid_y;
+  const std::vector<double>& rx = file.inputs.centroid_x;
   std::vector<EnsembleRow> as_rows;
   for (size_t n = 0; n < truth.neuron_soma_roi.size(); ++n) {
     const int roi = truth.neuron_soma_roi[n];
