@@ -12,6 +12,7 @@
 #include "io/h5_matrix.hpp"
 #include "io/nwb_h5.hpp"
 #include "io/registered_file.hpp"
+#include "io/regress_file.hpp"
 #include "io/rois_file.hpp"
 #include "io/traces_file.hpp"
 
@@ -386,39 +387,17 @@ int write_pairs(h5::Group& ophys, const RoiFile& rois, const ObjectIds& ids) {
   return int(n);
 }
 
-// Per-neuron results of regress.h5: /neurons/* columns, and /glm/<statistic> [N, terms] as
-// one column per statistic and term (e.g. beta_reward).
+// Per-neuron results of regress.h5 (its /neurons columns and /glm statistics per term).
 int write_regression(h5::Group& root, const std::string& regress_path, size_t soma_plane, const ObjectIds& ids) {
-  const h5::File in = h5::File::open_read(regress_path);
-  const h5::Group neurons = in.root().group("neurons");
-  const std::vector<int32_t> soma_roi = neurons.read<int32_t>("soma_roi");
-  const size_t n = soma_roi.size();
+  const RegressNeuronTable neurons = read_regress_neuron_table(regress_path);
+  const size_t n = neurons.soma_roi.size();
   h5::Group module = processing_module(root, "regression", "apical regress: per-neuron somato-dendritic fit and GLM", ids);
   const std::string path = "/processing/regression/neurons";
   h5::Group group = module.create_group("neurons");
   mark_type(group.id(), "DynamicTable", kCommon, ids.id_for(path));
   TableWriter table(std::move(group), path, n, ids);
-  table.region("soma_roi", "the neuron's soma ROI", soma_roi, segmentation_path(soma_plane));
-  for (const std::string& name : neurons.children()) {
-    if (name == "soma_roi" || neurons.dataset(name).dims() != h5::Dims{n}) continue;
-    table.column<double>(name, "regress.h5 /neurons/" + name, neurons.read<double>(name));
-  }
-  if (in.root().has("glm")) {
-    const h5::Group glm = in.root().group("glm");
-    std::vector<std::string> terms;
-    std::stringstream list(glm.string_attribute("terms").value_or(""));
-    for (std::string term; std::getline(list, term, ',');) terms.push_back(term);
-    for (const std::string& name : glm.children()) {
-      const h5::Dims dims = glm.dataset(name).dims();
-      if (dims.size() != 2 || dims[0] != n || dims[1] != terms.size()) continue;
-      const std::vector<double> values = glm.read<double>(name);
-      for (size_t j = 0; j < terms.size(); ++j) {
-        std::vector<double> column(n);
-        for (size_t i = 0; i < n; ++i) column[i] = values[i * terms.size() + j];
-        table.column<double>(name + "_" + terms[j], "regress.h5 /glm/" + name + ", term " + terms[j], column);
-      }
-    }
-  }
+  table.region("soma_roi", "the neuron's soma ROI", neurons.soma_roi, segmentation_path(soma_plane));
+  for (const RegressNeuronColumn& c : neurons.columns) table.column<double>(c.name, c.description, c.values);
   table.finish("per-neuron regression results (regress.h5)");
   return int(n);
 }

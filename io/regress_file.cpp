@@ -510,4 +510,39 @@ RegressFile read_regress(const std::string& path) {
   return f;
 }
 
+namespace {
+
+// Columns [N, terms] of /glm as one column per statistic and term (e.g. beta_reward).
+void add_glm_columns(const h5::Group& glm, size_t n, RegressNeuronTable& table) {
+  std::vector<std::string> terms;
+  std::stringstream list(glm.string_attribute("terms").value_or(""));
+  for (std::string term; std::getline(list, term, ',');) terms.push_back(term);
+  for (const std::string& name : glm.children()) {
+    const h5::Dims dims = glm.dataset(name).dims();
+    if (dims.size() != 2 || dims[0] != n || dims[1] != terms.size()) continue;
+    const std::vector<double> values = glm.read<double>(name);
+    for (size_t j = 0; j < terms.size(); ++j) {
+      std::vector<double> column(n);
+      for (size_t i = 0; i < n; ++i) column[i] = values[i * terms.size() + j];
+      table.columns.push_back({name + "_" + terms[j], "regress.h5 /glm/" + name + ", term " + terms[j], column});
+    }
+  }
+}
+
+}  // namespace
+
+RegressNeuronTable read_regress_neuron_table(const std::string& path) {
+  const h5::File file = h5::File::open_read(path);
+  const h5::Group neurons = file.root().group("neurons");
+  RegressNeuronTable table;
+  table.soma_roi = neurons.read<int32_t>("soma_roi");
+  const size_t n = table.soma_roi.size();
+  for (const std::string& name : neurons.children()) {
+    if (name == "soma_roi" || neurons.dataset(name).dims() != h5::Dims{n}) continue;
+    table.columns.push_back({name, "regress.h5 /neurons/" + name, neurons.read<double>(name)});
+  }
+  if (file.root().has("glm")) add_glm_columns(file.root().group("glm"), n, table);
+  return table;
+}
+
 }  // namespace apical

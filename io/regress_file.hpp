@@ -77,4 +77,16 @@ struct RegressFile {
 // InputError naming the file for a missing table or tables of different lengths.
 RegressFile read_regress(const std::string& path);
 
+// The per-neuron results as one flat table (NWB export): every 1-D /neurons column, and each
+// /glm statistic [N, terms] as one column per term (e.g. beta_reward), as doubles.
+struct RegressNeuronColumn {
+  std::string name, description;
+  std::vector<double> values;
+};
+struct RegressNeuronTable {
+  std::vector<int32_t> soma_roi;
+  std::vector<RegressNeuronColumn> columns;
+};
+RegressNeuronTable read_regress_neuron_table(const std::string& path);
+
 }  // namespace apical

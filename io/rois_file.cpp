@@ -29,11 +29,12 @@ void write_rois(h5::Group& root, const RoiFile& rois) {
       for (size_t i = 0; i < accepted.size(); ++i) accepted[i] = plane.rejection[i] == 0;
       g.write("accepted", accepted);
       g.write("rejection", plane.rejection);
-      g.dataset("rejection").set_attribute("labels", plane.rejection_labels);
+      // The writer's codes (an import's differ from segment's); none given: the schema's.
+      if (!plane.rejection_labels.empty()) g.dataset("rejection").set_attribute("labels", plane.rejection_labels);
     }
     if (!plane.source.empty()) {
       g.write("source", plane.source);
-      g.dataset("source").set_attribute("labels", plane.source_labels);
+      if (!plane.source_labels.empty()) g.dataset("source").set_attribute("labels", plane.source_labels);
     }
     if (plane.soma_diameter_px > 0) {
       g.set_attribute("soma_diameter_px", plane.soma_diameter_px);

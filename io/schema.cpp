@@ -170,7 +170,7 @@ FileSchema make_regress() {
       {"neurons/centroid_x", {"neuron"}, "px", "soma centroid, column"},
       {"neurons/centroid_y", {"neuron"}, "px", "soma centroid, row"},
       {"neurons/n_events", {"neuron"}, "1", "somatic events"},
-      {"neurons/noise_sigma", {"neuron"}, "1", "noise SD of the soma's dF/F"},
+      {"neurons/noise_sigma", {"neuron"}, "1", "noise SD of the soma's event-detection trace (dF/F high-passed and smoothed)"},
       {"neurons/sd_slope", {"neuron"}, "1", "slope of the SD fit: dendrite dF/F per soma dF/F"},
       {"neurons/sd_intercept", {"neuron"}, "1", "intercept of the SD fit (dF/F)"},
       {"neurons/sd_r2", {"neuron"}, "1", "R^2 of the SD fit"},
@@ -270,7 +270,7 @@ FileSchema make_truth() {
   d.push_back({"timestamps", {"time"}, "s", kTimestamps});
   for (auto& e : pairs("true pairs")) d.push_back(e);
   const std::vector<DatasetSchema> more = {
-      {"plane{k}/shifts", {"time", "axis"}, "px", "true rigid shift (dy, dx) of each frame"},
+      {"plane{k}/shifts", {"time", "axis"}, "px", "true rigid shift (dy, dx) of each frame: reference content at (y, x) appears in the raw frame at (y + dy, x + dx)"},
       {"plane{k}/dff", {"roi", "time"}, "1", "true dF/F of each ROI"},
       {"plane{k}/baseline_f0", {"roi"}, "counts", "true baseline fluorescence"},
       {"plane{k}/neuropil_coef", {"roi"}, "1", "true neuropil contamination coefficient"},

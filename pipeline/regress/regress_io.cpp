@@ -7,9 +7,8 @@
 #include <tuple>
 
 #include "io/error.hpp"
-#include "io/h5.hpp"
-#include "io/h5_matrix.hpp"
 #include "io/rois_file.hpp"
+#include "io/traces_file.hpp"
 
 namespace apical {
 namespace {
@@ -20,32 +19,9 @@ std::string str(int64_t v) { return std::to_string(v); }
 
 // ------------------------------------------------------------------ reading the inputs
 
-struct TracePlane {
-  std::string role;
-  double frame_rate_hz = 0;
-  arma::fmat dff;
-};
-
-std::vector<TracePlane> read_trace_planes(const std::string& path) {
-  h5::File file = h5::File::open_read(path);
-  h5::Group root = file.root();
-  std::vector<TracePlane> planes;
-  for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
-    h5::Group g = root.group("plane" + std::to_string(k));
-    TracePlane p;
-    p.role = g.string_attribute("role").value_or("");
-    p.frame_rate_hz = g.number_attribute("frame_rate_hz").value_or(0.0);
-    if (!g.has("dff")) throw file_error(path, "/plane" + std::to_string(k) + "/dff is missing (run apical extract)");
-    p.dff = h5::read_matrix<float>(g, "dff");
-    planes.push_back(std::move(p));
-  }
-  if (planes.empty()) throw file_error(path, "holds no /plane0 (not a traces.h5?)");
-  return planes;
-}
-
-int plane_with_role(const std::vector<TracePlane>& planes, const std::string& role) {
+int plane_with_role(const std::vector<TracesPlane>& planes, const std::string& role) {
   for (size_t k = 0; k < planes.size(); ++k)
-    if (planes[k].role == role) return int(k);
+    if (planes[k].settings.role == role) return int(k);
   return -1;
 }
 
@@ -123,13 +99,15 @@ EnsembleMatch match_ensemble(const std::vector<EnsembleRow>& ensemble, const std
 
 RegressInputs read_regress_inputs(const std::string& traces_path, const std::string& rois_path,
                                   const std::string& bci_folder, const RegressInputOptions& options) {
-  std::vector<TracePlane> planes = read_trace_planes(traces_path);
+  TraceMatrixSelection dff_only;
+  dff_only.dff = true;
+  std::vector<TracesPlane> planes = read_traces(traces_path, dff_only);
   const RoiFile rois = accepted_rois(read_rois(rois_path), rois_path);
   if (rois.planes.size() != planes.size())
     throw file_error(traces_path, "has " + str(int64_t(planes.size())) + " planes but " + rois_path + " has " +
                                       str(int64_t(rois.planes.size())));
   for (size_t k = 0; k < planes.size(); ++k) {
-    if (planes[k].role.empty()) planes[k].role = rois.planes[k].role;
+    if (planes[k].settings.role.empty()) planes[k].settings.role = rois.planes[k].role;
     if (planes[k].dff.n_rows != rois.planes[k].masks.count())
       throw file_error(traces_path, "/plane" + str(int64_t(k)) + "/dff has " + str(int64_t(planes[k].dff.n_rows)) +
                                         " rows but " + rois_path + " has " + str(int64_t(rois.planes[k].masks.count())) +
@@ -139,13 +117,13 @@ RegressInputs read_regress_inputs(const std::string& traces_path, const std::str
   in.soma_plane = plane_with_role(planes, "soma");
   in.dendrite_plane = plane_with_role(planes, "dendrite");
   if (in.soma_plane < 0) throw file_error(traces_path, "has no plane with role 'soma'");
-  const TracePlane& soma = planes[size_t(in.soma_plane)];
+  const TracesPlane& soma = planes[size_t(in.soma_plane)];
   const int64_t T = int64_t(soma.dff.n_cols);
   for (size_t k = 0; k < planes.size(); ++k)
     if (int64_t(planes[k].dff.n_cols) != T)
       throw file_error(traces_path, "/plane" + str(int64_t(k)) + "/dff has " + str(int64_t(planes[k].dff.n_cols)) +
                                         " frames but the soma plane has " + str(T));
-  in.frame_rate_hz = soma.frame_rate_hz > 0 ? soma.frame_rate_hz : options.frame_rate_hz;
+  in.frame_rate_hz = soma.settings.frame_rate_hz > 0 ? soma.settings.frame_rate_hz : options.frame_rate_hz;
   if (!(in.frame_rate_hz > 0))
     throw file_error(traces_path, "has no frame_rate_hz attribute on /plane" + str(in.soma_plane) +
                                       " (give --frame-rate, or frame-rate in the [regress] section of apical.ini)");

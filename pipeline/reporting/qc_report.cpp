@@ -7,9 +7,9 @@
 
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
-#include "io/h5.hpp"  // regress.h5 until its reader moves into io
 #include "io/provenance.hpp"
 #include "io/registered_file.hpp"
+#include "io/regress_file.hpp"
 #include "io/rois_file.hpp"
 #include "io/traces_file.hpp"
 #include "pipeline/reporting/plot.hpp"
@@ -112,15 +112,12 @@ std::vector<std::pair<std::string, std::string>> stage_summary(const fs::path& a
     }
   });
   describe("regress", "regress.h5", [](const std::string& path, std::ostringstream& t) {
-    h5::File f = h5::File::open_read(path);
-    h5::Group root = f.root();
-    if (root.has("neurons/role")) {
-      auto role = root.read<int8_t>("neurons/role");
-      t << role.size() << " neurons (" << std::count(role.begin(), role.end(), 1) << " P+, "
-        << std::count(role.begin(), role.end(), -1) << " P-). ";
-    }
-    if (auto terms = root.has("glm") ? root.group("glm").string_attribute("terms") : std::nullopt)
-      t << "GLM terms: " << html_escape(*terms) << ".";
+    const RegressResult r = read_regress(path).result;
+    t << r.role.size() << " neurons (" << std::count(r.role.begin(), r.role.end(), 1) << " P+, "
+      << std::count(r.role.begin(), r.role.end(), -1) << " P-). ";
+    std::string terms;
+    for (const std::string& term : r.glm_terms) terms += (terms.empty() ? "" : ",") + term;
+    if (!terms.empty()) t << "GLM terms: " << html_escape(terms) << ".";
   });
   return rows;
 }
