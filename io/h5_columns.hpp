@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/image.hpp"
 #include "io/h5.hpp"
 
 namespace apical::h5 {
@@ -38,6 +39,30 @@ std::vector<T> column_of(const std::vector<Row>& rows, Field Row::*field) {
   out.reserve(rows.size());
   for (const Row& row : rows) out.push_back(T(row.*field));
   return out;
+}
+
+// The dataset group/<name>, or empty when the file predates it.
+template <typename T>
+std::vector<T> read_if_present(const Group& group, const std::string& name) {
+  return group.has(name) ? group.read<T>(name) : std::vector<T>{};
+}
+
+// Shifts (dy, dx) as the rows of a [n, 2] float32 table, and back.
+inline std::vector<float> shift_rows(const std::vector<Shift>& shifts) {
+  std::vector<float> rows;
+  rows.reserve(shifts.size() * 2);
+  for (const Shift& s : shifts) {
+    rows.push_back(s.dy);
+    rows.push_back(s.dx);
+  }
+  return rows;
+}
+
+inline std::vector<Shift> shifts_of_rows(const std::vector<float>& rows) {
+  std::vector<Shift> shifts;
+  shifts.reserve(rows.size() / 2);
+  for (size_t i = 0; i + 1 < rows.size(); i += 2) shifts.push_back({rows[i], rows[i + 1]});
+  return shifts;
 }
 
 }  // namespace apical::h5

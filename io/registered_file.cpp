@@ -1,6 +1,7 @@
 #include "io/registered_file.hpp"
 
 #include "io/error.hpp"
+#include "io/h5_columns.hpp"
 #include "io/h5_image.hpp"
 #include "io/page_cache.hpp"
 
@@ -10,29 +11,16 @@ std::string registered_movie_dataset(int plane) { return "/plane" + std::to_stri
 
 namespace {
 
+using h5::read_if_present;
+using h5::shift_rows;
+using h5::shifts_of_rows;
+
 std::string plane_name(int k) { return "plane" + std::to_string(k); }
 
 hid_t movie_type(const std::string& dtype) {
   if (dtype == "int16") return H5T_NATIVE_INT16;
   if (dtype == "uint16") return H5T_NATIVE_UINT16;
   return H5T_NATIVE_FLOAT;
-}
-
-std::vector<float> shift_rows(const std::vector<Shift>& shifts) {
-  std::vector<float> rows;
-  rows.reserve(shifts.size() * 2);
-  for (const Shift& s : shifts) {
-    rows.push_back(s.dy);
-    rows.push_back(s.dx);
-  }
-  return rows;
-}
-
-std::vector<Shift> shifts_of_rows(const std::vector<float>& rows) {
-  std::vector<Shift> shifts;
-  shifts.reserve(rows.size() / 2);
-  for (size_t i = 0; i + 1 < rows.size(); i += 2) shifts.push_back({rows[i], rows[i + 1]});
-  return shifts;
 }
 
 void write_block_shifts(h5::Group& g, const RegisteredPlane& p) {
@@ -61,24 +49,20 @@ void read_block_shifts(const h5::Group& g, RegisteredPlane& p) {
     p.block_shifts.emplace_back(all.begin() + long(t * dims[1]), all.begin() + long((t + 1) * dims[1]));
 }
 
-template <typename T>
-std::vector<T> read_if_present(const h5::Group& g, const std::string& name) {
-  return g.has(name) ? g.read<T>(name) : std::vector<T>{};
-}
-
 RegisteredPlane read_plane(const h5::Group& g) {
   RegisteredPlane p;
   p.role = g.string_attribute("role").value_or("");
   p.frame_rate_hz = g.number_attribute("frame_rate_hz").value_or(0);
-  p.shifts = shifts_of_rows(g.read<float>("shifts"));
+  // Only the movie is required: a registered.h5 written by other tools may hold nothing else.
+  p.shifts = shifts_of_rows(read_if_present<float>(g, "shifts"));
   p.frame_correlation = read_if_present<float>(g, "frame_correlation");
   p.blank_rows = read_if_present<uint16_t>(g, "blank_rows");
   p.blank_rows_registered = read_if_present<uint16_t>(g, "blank_rows_registered");
   p.no_signal = read_if_present<uint8_t>(g, "no_signal");
-  p.reference = h5::read_image(g, "reference");
-  p.mean_image = h5::read_image(g, "mean_image");
-  p.max_image = h5::read_image(g, "max_image");
-  p.raw_mean_image = h5::read_image(g, "raw_mean_image");
+  if (g.has("reference")) p.reference = h5::read_image(g, "reference");
+  if (g.has("mean_image")) p.mean_image = h5::read_image(g, "mean_image");
+  if (g.has("max_image")) p.max_image = h5::read_image(g, "max_image");
+  if (g.has("raw_mean_image")) p.raw_mean_image = h5::read_image(g, "raw_mean_image");
   p.bidi_offset_px = g.number_attribute("bidi_offset_px").value_or(0);
   p.crispness_raw = g.number_attribute("crispness_raw").value_or(0);
   p.crispness_registered = g.number_attribute("crispness_registered").value_or(0);

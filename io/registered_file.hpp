@@ -71,7 +71,8 @@ class RegisteredWriter {
   std::optional<h5::Dataset> movie_;
 };
 
-// Every plane's measurements. InputError naming the file when it is not a registered.h5.
+// Every plane's measurements; what the file lacks stays empty (only /plane{k} groups are
+// required). InputError naming the file when it has no /plane0.
 std::vector<RegisteredPlane> read_registered(const std::string& path);
 // The registered frames of every plane as a Movie (roles and frame rate from the file).
 // InputError naming the file when it has no /plane0/movie or the planes' shapes differ.

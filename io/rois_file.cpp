@@ -40,9 +40,9 @@ void write_rois(h5::Group& root, const RoiFile& rois) {
       g.set_attribute("soma_diameter_px", plane.soma_diameter_px);
       g.set_attribute("soma_diameter_method", plane.diameter_method);
     }
-    if (!plane.stats.empty()) {
+    if (plane.features) {
       h5::Group stats = g.create_group("stats");
-      for (const auto& [name, values] : plane.stats) stats.write(name, values);
+      for (const auto& [name, values] : plane.features->columns()) stats.write(name, *values);
     }
     write_summary_images(g, plane);
   }
@@ -105,8 +105,10 @@ RoiFile read_rois(const std::string& path) {
     plane.diameter_method = g.string_attribute("soma_diameter_method").value_or("");
     plane.temporal_bin_frames = int(g.number_attribute("temporal_bin_frames").value_or(0));
     if (g.has("stats")) {
-      h5::Group stats = g.group("stats");
-      for (const auto& name : stats.children()) plane.stats[name] = stats.read<float>(name);
+      const h5::Group stats = g.group("stats");
+      plane.features.emplace();
+      for (auto& [name, values] : plane.features->columns())
+        if (stats.has(name)) *values = stats.read<float>(name);
     }
     rois.planes.push_back(std::move(plane));
   }
@@ -133,11 +135,35 @@ RoiFile read_rois(const std::string& path) {
   return rois;
 }
 
-cv::Mat read_roi_image(const std::string& path, int plane, const std::string& name) {
+cv::Mat read_roi_image(const std::string& path, int plane, RoiImage image) {
+  const char* name = image == RoiImage::mean          ? "mean_image"
+                     : image == RoiImage::max         ? "max_image"
+                     : image == RoiImage::correlation ? "correlation_image"
+                                                      : "soma_template_image";
   const h5::File file = h5::File::open_read(path);
   const std::string group = "plane" + std::to_string(plane);
   if (!file.root().has(group)) throw file_error(path, "has no /" + group);
   return h5::read_image(file.root().group(group), name);
+}
+
+namespace {
+
+// One list of the feature columns for the const and non-const views.
+template <typename Features>
+auto feature_columns(Features& f) {
+  using Column = decltype(&f.area);
+  return std::vector<std::pair<const char*, Column>>{
+      {"centroid_y", &f.centroid_y}, {"centroid_x", &f.centroid_x},     {"area", &f.area},
+      {"compactness", &f.compactness}, {"eccentricity", &f.eccentricity}, {"snr", &f.snr},
+      {"skewness", &f.skewness},     {"quality", &f.quality},           {"template_score", &f.template_score}};
+}
+
+}  // namespace
+
+std::vector<std::pair<const char*, std::vector<float>*>> RoiFeatures::columns() { return feature_columns(*this); }
+
+std::vector<std::pair<const char*, const std::vector<float>*>> RoiFeatures::columns() const {
+  return feature_columns(*this);
 }
 
 size_t RoiPlane::accepted_count() const {
@@ -163,8 +189,10 @@ RoiFile accepted_rois(const RoiFile& rois, const std::string& path) {
     kept.masks.height = plane.masks.height;
     kept.masks.width = plane.masks.width;
     for (size_t i = 0; i < n; ++i) kept.masks.add(plane.masks.roi_pixels(i), plane.masks.roi_weights(i), plane.masks.kind[i]);
-    for (const auto& [name, values] : plane.stats)
-      kept.stats[name] = std::vector<float>(values.begin(), values.begin() + std::ptrdiff_t(std::min(n, values.size())));
+    if (plane.features) {
+      kept.features = plane.features;
+      for (auto& [name, values] : kept.features->columns()) values->resize(std::min(n, values->size()));
+    }
     if (!plane.rejection.empty()) kept.rejection.assign(n, 0), kept.rejection_labels = plane.rejection_labels;
     if (!plane.source.empty()) {
       kept.source.assign(plane.source.begin(), plane.source.begin() + std::ptrdiff_t(std::min(n, plane.source.size())));

@@ -1,7 +1,8 @@
 #pragma once
 // rois.h5 (docs/DESIGN.md §3): per plane the ROI masks as sparse ragged arrays with a kind each,
 // per-ROI statistics as parallel 1-D arrays, and the soma<->dendrite pairs.
-#include <map>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -14,11 +15,19 @@
 
 namespace apical {
 
+// Per-ROI features segment measured (/plane{k}/stats/<name>), one value per ROI each.
+struct RoiFeatures {
+  std::vector<float> centroid_y, centroid_x, area, compactness, eccentricity, snr, skewness, quality,
+      template_score;
+  // Every column with its dataset name (writing, reading and trimming go through this list).
+  std::vector<std::pair<const char*, std::vector<float>*>> columns();
+  std::vector<std::pair<const char*, const std::vector<float>*>> columns() const;
+};
+
 struct RoiPlane {
   std::string role;  // "soma" | "dendrite"
   SparseMasks masks;
-  // Per-ROI statistics, one value per ROI each (e.g. centroid_y, area, snr, quality).
-  std::map<std::string, std::vector<float>> stats;
+  std::optional<RoiFeatures> features;  // absent in files segment did not write (imports)
   // Per ROI: 0 = accepted, else why the candidate was rejected (codes and labels in
   // rejection_labels). Accepted ROIs come first. Empty = every ROI accepted (older files).
   std::vector<uint8_t> rejection;
@@ -58,9 +67,9 @@ void write_rois_file(const std::string& path, const RoiFile& rois, const Provena
 void write_pairs(h5::Group& root, const std::vector<RoiPair>& pairs);
 // Reads a rois.h5; InputError naming the file for anything missing or inconsistent.
 RoiFile read_rois(const std::string& path);
-// A summary image of rois.h5 (/plane{k}/<name>, e.g. mean_image) as CV_32F. InputError
-// naming the file when it is absent.
-cv::Mat read_roi_image(const std::string& path, int plane, const std::string& name);
+// A summary image of a rois.h5 plane as CV_32F. InputError naming the file when it is absent.
+enum class RoiImage { mean, max, correlation, soma_template };
+cv::Mat read_roi_image(const std::string& path, int plane, RoiImage image);
 
 // The accepted ROIs only (what extract, regress and evaluate use): accepted ROIs are the
 // first ones of each plane, so indices and pairs stay valid. InputError naming `path` if

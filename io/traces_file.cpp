@@ -1,10 +1,13 @@
 #include "io/traces_file.hpp"
 
 #include "io/error.hpp"
+#include "io/h5_columns.hpp"
 #include "io/h5_matrix.hpp"
 
 namespace apical {
 namespace {
+
+using h5::read_if_present;
 
 std::string plane_name(int k) { return "plane" + std::to_string(k); }
 
@@ -53,11 +56,6 @@ void write_roi_table(h5::Group& g, const TracesRoiTable& t, bool neuropil_estima
   g.write("neuropil_pixels", t.neuropil_pixels);
   g.write("f_pixels", t.f_pixels);
   g.write("roi_kind", t.roi_kind);
-}
-
-template <typename T>
-std::vector<T> read_if_present(const h5::Group& g, const std::string& name) {
-  return g.has(name) ? g.read<T>(name) : std::vector<T>{};
 }
 
 TracesRoiTable read_roi_table(const h5::Group& g) {

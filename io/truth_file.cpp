@@ -15,16 +15,6 @@ namespace {
 using h5::column_of;
 using h5::converted;
 
-std::vector<float> shifts_as_rows(const std::vector<Shift>& shifts) {
-  std::vector<float> rows;
-  rows.reserve(shifts.size() * 2);
-  for (const auto& s : shifts) {
-    rows.push_back(s.dy);
-    rows.push_back(s.dx);
-  }
-  return rows;
-}
-
 void write_settings(h5::Group& root, const Truth& truth) {
   const TruthSettings& s = truth.settings;
   root.set_attribute("height", int32_t(truth.height));
@@ -41,7 +31,7 @@ void write_plane(h5::Group& root, size_t k, const TruthPlane& plane, double fram
   g.set_attribute("role", plane.role);
   g.set_attribute("frame_rate_hz", frame_rate_hz);
   g.set_attribute("bidi_offset_px", double(plane.bidi_offset_px));
-  g.write("shifts", shifts_as_rows(plane.shifts), {plane.shifts.size(), 2});
+  g.write("shifts", h5::shift_rows(plane.shifts), {plane.shifts.size(), 2});
   write_masks(g, plane.masks);
   h5::write_matrix(g, "dff", plane.dff);
   g.write("baseline_f0", plane.baseline_f0);
@@ -85,8 +75,7 @@ TruthPlane read_plane(const h5::Group& g) {
   TruthPlane plane;
   plane.role = g.string_attribute("role").value_or("");
   plane.bidi_offset_px = float(g.number_attribute("bidi_offset_px").value_or(0));
-  const std::vector<float> rows = g.read<float>("shifts");
-  for (size_t i = 0; i + 1 < rows.size(); i += 2) plane.shifts.push_back({rows[i], rows[i + 1]});
+  plane.shifts = h5::shifts_of_rows(g.read<float>("shifts"));
   plane.masks = read_masks(g);
   plane.dff = h5::read_matrix<float>(g, "dff");
   if (g.has("baseline_f0")) plane.baseline_f0 = g.read<float>("baseline_f0");

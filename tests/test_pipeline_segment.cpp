@@ -68,9 +68,8 @@ TEST_CASE("segment finds somata (F1 >= 0.9) and dendrites (F1 >= 0.8) and pairs 
     RoiFile f = read_rois(rois);
     REQUIRE(f.planes.size() == 2);
     for (const RoiPlane& p : f.planes) {
-      for (const char* name :
-           {"centroid_y", "centroid_x", "area", "compactness", "eccentricity", "snr", "skewness", "quality"})
-        CHECK(p.stats.at(name).size() == p.masks.count());
+      REQUIRE(p.features);
+      for (const auto& [name, values] : p.features->columns()) CHECK(values->size() == p.masks.count());
       for (uint8_t kind : p.masks.kind) CHECK(kind == (p.role == "soma" ? 0 : 1));
     }
     CHECK(dataset<uint8_t>(rois, "plane0/shared_pixels").size() == 224u * 224u);

@@ -26,6 +26,7 @@ void draw_registration(const fs::path& registered, const fs::path& png) {
   std::vector<cv::Mat> rows;
   for (size_t k = 0; k < planes.size(); ++k) {
     const RegisteredPlane& plane = planes[k];
+    if (plane.mean_image.empty()) continue;  // a registered.h5 from elsewhere, movie only
     const double rate = plane.frame_rate_hz;
     plot::ImagePanel mean =
         plot::image_panel(plane.mean_image, "plane " + std::to_string(k) + " (" + plane.role + ") mean");

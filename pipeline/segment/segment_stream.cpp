@@ -255,30 +255,26 @@ RoiFile to_roi_file(const Segmentation& segmentation) {
     plane.role = p.role;
     plane.masks.height = segmentation.height;
     plane.masks.width = segmentation.width;
-    auto& st = plane.stats;
-    for (const char* name :
-         {"centroid_y", "centroid_x", "area", "compactness", "eccentricity", "snr", "skewness", "quality"})
-      st[name];
+    RoiFeatures& st = plane.features.emplace();
     if (p.role == "soma") {
       plane.rejection_labels = kRejectionLabels;
       plane.source_labels = kSourceLabels;
       plane.soma_diameter_px = p.soma_diameter_px;
       plane.diameter_method = p.diameter_method;
     }
-    st["template_score"];
     for (const Roi& roi : p.rois) {
       plane.masks.add(roi.pixels, roi.weights, uint8_t(roi.kind));
       plane.rejection.push_back(uint8_t(roi.rejection));
       if (p.role == "soma") plane.source.push_back(uint8_t(roi.source));
-      st["template_score"].push_back(roi.template_score);
-      st["centroid_y"].push_back(roi.stats.cy);
-      st["centroid_x"].push_back(roi.stats.cx);
-      st["area"].push_back(roi.stats.area);
-      st["compactness"].push_back(roi.stats.compactness);
-      st["eccentricity"].push_back(roi.stats.eccentricity);
-      st["snr"].push_back(roi.stats.snr);
-      st["skewness"].push_back(roi.stats.skewness);
-      st["quality"].push_back(roi.stats.quality);
+      st.template_score.push_back(roi.template_score);
+      st.centroid_y.push_back(roi.stats.cy);
+      st.centroid_x.push_back(roi.stats.cx);
+      st.area.push_back(roi.stats.area);
+      st.compactness.push_back(roi.stats.compactness);
+      st.eccentricity.push_back(roi.stats.eccentricity);
+      st.snr.push_back(roi.stats.snr);
+      st.skewness.push_back(roi.stats.skewness);
+      st.quality.push_back(roi.stats.quality);
     }
     plane.shared_pixels = p.shared;
     plane.mean_image = p.mean;

@@ -88,7 +88,7 @@ ManualEvaluation evaluate_against_manual(const std::string& rois_path, const std
   }
   e.rows.push_back({"manual", subject, "found", double(found.size())});
   e.rows.push_back({"manual", subject, "labelled", double(labels.rois.size())});
-  e.overlay = render_manual_overlay(read_roi_image(rois_path, plane, "mean_image"), found, labels.rois, e.scores);
+  e.overlay = render_manual_overlay(read_roi_image(rois_path, plane, RoiImage::mean), found, labels.rois, e.scores);
   return e;
 }
 
