@@ -200,6 +200,79 @@ void count_frame_signal(const PlaneAccumulators& acc, PlaneRegistrationSummary& 
   }
 }
 
+// What the sample of frames gives before the streaming pass: bidi offset, reference image
+// and the signal level that tells blanked rows and frames without signal.
+struct PlaneReference {
+  float bidi = 0;
+  cv::Mat image;
+  SignalReference signal;
+};
+
+PlaneReference prepare_reference(const Movie& movie, int plane, const RegisterOptions& options,
+                                 const BlankRowsSetting& blank_setting) {
+  const RegisterParams& p = options.params;
+  PlaneReference ref;
+  // The sample (300 frames) is freed on return, before the streaming pass needs its memory.
+  FrameStack sample = sample_frames(movie, plane, p.reference_frames);
+  ref.signal = signal_reference(sample);
+  drop_blanked_frames(sample, ref.signal, blank_setting);
+  ref.bidi = choose_bidi_offset(options.bidi, sample, p);
+  for (int t = 0; t < sample.count; ++t) {
+    cv::Mat f = sample.frame(t);
+    if (ref.bidi != 0) correct_bidi_offset(f, ref.bidi);
+  }
+  ref.image = compute_reference(sample, p);
+  return ref;
+}
+
+// The plane's measurements for registered.h5, and the summary line's figures.
+RegisteredPlane plane_result(PlaneAccumulators& acc, const PlaneReference& ref, const BlockAligner* blocks,
+                             const RegisterParams& p, int shifts_from_plane, PlaneRegistrationSummary& summary) {
+  const int H = acc.raw_sum.rows, W = acc.raw_sum.cols;
+  const cv::Mat zeros = cv::Mat::zeros(H, W, CV_32F);
+  const cv::Mat raw_mean = mean_by_row(acc.raw_sum, acc.raw_rows, zeros);
+  const cv::Mat registered_mean = mean_by_row(acc.registered_sum, acc.registered_rows, zeros);
+  for (int y = 0; y < H; ++y)
+    if (acc.registered_rows[size_t(y)] == 0) registered_mean.row(y).copyTo(acc.registered_max.row(y));
+
+  double max_shift = 0, correlation_sum = 0;
+  int64_t registered_frames = 0;
+  for (size_t t = 0; t < acc.shifts.size(); ++t) {
+    if (acc.no_signal[t] || !std::isfinite(acc.shifts[t].dy) || !std::isfinite(acc.correlation[t])) continue;
+    max_shift = std::max({max_shift, double(std::abs(acc.shifts[t].dy)), double(std::abs(acc.shifts[t].dx))});
+    correlation_sum += acc.correlation[t];
+    ++registered_frames;
+  }
+  count_frame_signal(acc, summary);
+    summary.bidi_offset_px = ref.bidi;
+  summary.crispness_before = crispness(raw_mean, p.max_shift_px);
+  summary.crispness_after = crispness(registered_mean, p.max_shift_px);
+  summary.mean_correlation = correlation_sum / double(std::max<int64_t>(registered_frames, 1));
+  summary.max_abs_shift_px = max_shift;
+
+  RegisteredPlane result;
+  result.shifts = acc.shifts;
+  result.frame_correlation = acc.correlation;
+  result.blank_rows = acc.blank_rows;
+  result.blank_rows_registered = acc.blank_rows_registered;
+  result.no_signal = acc.no_signal;
+  result.reference = ref.image;
+  result.mean_image = registered_mean;
+  result.max_image = acc.registered_max;
+  result.raw_mean_image = raw_mean;
+  result.bidi_offset_px = double(ref.bidi);
+  result.crispness_raw = summary.crispness_before;
+  result.crispness_registered = summary.crispness_after;
+  result.mean_frame_correlation = summary.mean_correlation;
+  result.shifts_from_plane = shifts_from_plane;
+  if (blocks) {
+    result.block_shifts = acc.block_shifts;
+    result.block_centres_y = blocks->grid().centres_y;
+    result.block_centres_x = blocks->grid().centres_x;
+  }
+  return result;
+}
+
 void register_plane(const Movie& movie, int plane, const RegisterOptions& options, RegisteredWriter& writer,
                     const std::optional<std::vector<Shift>>& given_shifts,
                     const std::vector<std::vector<Shift>>* given_blocks, PlaneAccumulators& acc,
@@ -209,21 +282,11 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   const int H = movie.height(), W = movie.width();
   const std::string source = movie.files().empty() ? "movie" : movie.files()[0];
 
-  float bidi = 0;
-  cv::Mat reference;
   const BlankRowsSetting blank_setting = parse_blank_rows(options.blank_rows);
-  SignalReference signal_ref;
-  {  // the sample (300 frames) is freed before the streaming pass needs its memory
-    FrameStack sample = sample_frames(movie, plane, p.reference_frames);
-    signal_ref = signal_reference(sample);
-    drop_blanked_frames(sample, signal_ref, blank_setting);
-    bidi = choose_bidi_offset(options.bidi, sample, p);
-    for (int t = 0; t < sample.count; ++t) {
-      cv::Mat f = sample.frame(t);
-      if (bidi != 0) correct_bidi_offset(f, bidi);
-    }
-    reference = compute_reference(sample, p);
-  }
+  const PlaneReference ref = prepare_reference(movie, plane, options, blank_setting);
+  const float bidi = ref.bidi;
+  const cv::Mat& reference = ref.image;
+  const SignalReference& signal_ref = ref.signal;
   RigidAligner rigid(reference, p);
   std::unique_ptr<BlockAligner> blocks;
   if (p.nonrigid || given_blocks) blocks = std::make_unique<BlockAligner>(reference, p);
@@ -321,48 +384,9 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
                 pool.give_back(std::move(b));
               }));
 
-  const cv::Mat zeros = cv::Mat::zeros(H, W, CV_32F);
-  const cv::Mat raw_mean = mean_by_row(acc.raw_sum, acc.raw_rows, zeros);
-  const cv::Mat registered_mean = mean_by_row(acc.registered_sum, acc.registered_rows, zeros);
-  for (int y = 0; y < H; ++y)
-    if (acc.registered_rows[size_t(y)] == 0) registered_mean.row(y).copyTo(acc.registered_max.row(y));
-
-  double max_shift = 0, correlation_sum = 0;
-  int64_t registered_frames = 0;
-  for (size_t t = 0; t < acc.shifts.size(); ++t) {
-    if (acc.no_signal[t] || !std::isfinite(acc.shifts[t].dy) || !std::isfinite(acc.correlation[t])) continue;
-    max_shift = std::max({max_shift, double(std::abs(acc.shifts[t].dy)), double(std::abs(acc.shifts[t].dx))});
-    correlation_sum += acc.correlation[t];
-    ++registered_frames;
-  }
-  count_frame_signal(acc, summary);
   summary.plane = plane;
-  summary.bidi_offset_px = bidi;
-  summary.crispness_before = crispness(raw_mean, p.max_shift_px);
-  summary.crispness_after = crispness(registered_mean, p.max_shift_px);
-  summary.mean_correlation = correlation_sum / double(std::max<int64_t>(registered_frames, 1));
-  summary.max_abs_shift_px = max_shift;
-
-  RegisteredPlane result;
-  result.shifts = acc.shifts;
-  result.frame_correlation = acc.correlation;
-  result.blank_rows = acc.blank_rows;
-  result.blank_rows_registered = acc.blank_rows_registered;
-  result.no_signal = acc.no_signal;
-  result.reference = reference;
-  result.mean_image = registered_mean;
-  result.max_image = acc.registered_max;
-  result.raw_mean_image = raw_mean;
-  result.bidi_offset_px = double(bidi);
-  result.crispness_raw = summary.crispness_before;
-  result.crispness_registered = summary.crispness_after;
-  result.mean_frame_correlation = summary.mean_correlation;
-  result.shifts_from_plane = given_shifts ? options.shifts_from_plane : -1;
-  if (blocks) {
-    result.block_shifts = acc.block_shifts;
-    result.block_centres_y = blocks->grid().centres_y;
-    result.block_centres_x = blocks->grid().centres_x;
-  }
+  const RegisteredPlane result =
+      plane_result(acc, ref, blocks.get(), p, given_shifts ? options.shifts_from_plane : -1, summary);
   writer.finish_plane(result);
 }
 
