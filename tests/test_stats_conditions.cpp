@@ -14,6 +14,7 @@
 #include "pipeline/regress/regress.hpp"
 #include "pipeline/validation/simulate.hpp"
 #include "pipeline/validation/truth.hpp"
+#include "simulated_analysis.hpp"
 #include "stats/conditions.hpp"
 #include "stats/sd_fit.hpp"
 
@@ -21,14 +22,8 @@ using namespace apical;
 
 namespace {
 
-// The simulator's clean dF/F of every soma and of each neuron's first dendrite ROI, plus
-// white noise (0.03 dF/F), and its BCI log with the opto column, as regress reads them.
-struct OptoSession {
-  SimulatedSession sim;
-  arma::fmat soma, dendrite;
-  std::vector<NeuronInput> neurons;
-  BehaviourLog log;
-};
+// A simulated opto session as regress reads it (tests/simulated_analysis.hpp).
+using OptoSession = test::SimulatedAnalysis;
 
 OptoSession opto_session(uint64_t seed, double gain, bool task_effects) {
   SimulationParams sp;
@@ -39,17 +34,7 @@ OptoSession opto_session(uint64_t seed, double gain, bool task_effects) {
   sp.opto = true;
   sp.opto_dendrite_gain = gain;
   if (!task_effects) sp.c_reward = sp.c_derr = 0;
-  OptoSession s{simulate_session(sp), {}, {}, {}, {}};
-  s.soma = s.sim.planes[0].dff;
-  s.dendrite = s.sim.planes[1].dff;
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> noise(0.0f, 0.03f);
-  s.soma.transform([&](float v) { return v + noise(rng); });
-  s.dendrite.transform([&](float v) { return v + noise(rng); });
-  for (const SimulatedNeuron& n : s.sim.neurons)
-    s.neurons.push_back({n.soma_roi, n.dendrite_rois.empty() ? -1 : n.dendrite_rois[0], n.role});
-  s.log = behaviour_log(simulated_bci_log(s.sim));
-  return s;
+  return test::simulated_analysis(sp);
 }
 
 RegressParams opto_params(double rate_hz) {

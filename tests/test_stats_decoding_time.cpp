@@ -9,6 +9,7 @@
 #include "pipeline/regress/regress.hpp"
 #include "pipeline/validation/simulate.hpp"
 #include "pipeline/validation/truth.hpp"
+#include "simulated_analysis.hpp"
 #include "stats/decoding.hpp"
 
 using namespace apical;
@@ -37,20 +38,13 @@ RegressResult analyse(double c_reward, double c_derr, uint64_t seed) {
   sp.seed = seed;
   sp.c_reward = c_reward;
   sp.c_derr = c_derr;
-  const SimulatedSession s = simulate_session(sp);
-  arma::fmat soma = s.planes[0].dff, dendrite = s.planes[1].dff;
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> noise(0.0f, 0.03f);
-  soma.transform([&](float v) { return v + noise(rng); });
-  dendrite.transform([&](float v) { return v + noise(rng); });
-  std::vector<NeuronInput> neurons;
-  for (const SimulatedNeuron& n : s.neurons) neurons.push_back({n.soma_roi, n.dendrite_rois.empty() ? -1 : n.dendrite_rois[0], n.role});
+  const test::SimulatedAnalysis s = test::simulated_analysis(sp);
   RegressParams p;
   p.frame_rate_hz = sp.frame_rate_hz;
   p.permutations = 0;
   p.network_shuffles = 0;
   p.decoding_shuffles = 200;
-  return analyze_session(soma, dendrite, neurons, behaviour_log(simulated_bci_log(s)), p);
+  return analyze_session(s.soma, s.dendrite, s.neurons, s.log, p);
 }
 
 }  // namespace

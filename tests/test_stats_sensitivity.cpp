@@ -9,6 +9,7 @@
 #include "pipeline/regress/regress.hpp"
 #include "pipeline/validation/simulate.hpp"
 #include "pipeline/validation/truth.hpp"
+#include "simulated_analysis.hpp"
 
 using namespace apical;
 
@@ -20,14 +21,7 @@ TEST_CASE("the sign of role x d_error holds in every sensitivity setting on the 
   sp.neurons = 16;
   sp.distractors = 0;
   sp.seed = 21;
-  const SimulatedSession s = simulate_session(sp);
-  arma::fmat soma = s.planes[0].dff, dendrite = s.planes[1].dff;
-  std::mt19937_64 rng(21);
-  std::normal_distribution<float> noise(0.0f, 0.03f);
-  soma.transform([&](float v) { return v + noise(rng); });
-  dendrite.transform([&](float v) { return v + noise(rng); });
-  std::vector<NeuronInput> neurons;
-  for (const SimulatedNeuron& n : s.neurons) neurons.push_back({n.soma_roi, n.dendrite_rois.empty() ? -1 : n.dendrite_rois[0], n.role});
+  const test::SimulatedAnalysis s = test::simulated_analysis(sp);
   RegressParams p;
   p.frame_rate_hz = sp.frame_rate_hz;
   p.permutations = 100;
@@ -36,7 +30,7 @@ TEST_CASE("the sign of role x d_error holds in every sensitivity setting on the 
   p.sensitivity = true;
   for (const std::string method : {"apical", "paper"}) {
     p.event_method = method;
-    const RegressResult r = analyze_session(soma, dendrite, neurons, behaviour_log(simulated_bci_log(s)), p);
+    const RegressResult r = analyze_session(s.soma, s.dendrite, s.neurons, s.log, p);
     const auto& S = r.sensitivity;
     REQUIRE(S.window_s.size() == 9);
     for (size_t i = 0; i < S.window_s.size(); ++i) {
