@@ -158,8 +158,20 @@ std::vector<std::string> config_tokens(const std::string& file, const Command& c
   return tokens;
 }
 
+// Boost.Program_options fills its error messages by replacing %value%, %option% and the
+// like with the user's text, and loops forever when that text holds the same placeholder
+// (found by fuzz_ini: `--batch-size 'a%value%'` hung). Such tokens are refused up front.
+void reject_placeholder_tokens(const std::vector<std::string>& tokens, const std::string& source) {
+  for (const std::string& token : tokens)
+    for (const char* placeholder : {"%value%", "%option%", "%canonical_option%", "%prefix%", "%original_token%"})
+      if (token.find(placeholder) != std::string::npos)
+        throw file_error(source, "'" + token + "' holds '" + placeholder +
+                                     "', which apical cannot take in an option name or value");
+}
+
 void store_tokens(const std::vector<std::string>& tokens, const po::options_description& all,
                   po::variables_map& vm, const std::string& source) {
+  reject_placeholder_tokens(tokens, source);
   try {
     po::store(po::command_line_parser(tokens).options(all).run(), vm);
   } catch (const po::error& e) {
@@ -296,6 +308,7 @@ Invocation parse_invocation(const Command& command, int argc, char** argv) {
   std::vector<std::string> args =
       respelled_arguments(std::vector<std::string>(argv + 2, argv + argc), option_names(all), command.name);
   po::variables_map vm;
+  reject_placeholder_tokens(args, "the command line");
   try {
     po::store(po::command_line_parser(args).options(all).positional(usage.positional).run(), vm);
   } catch (const po::error& e) {

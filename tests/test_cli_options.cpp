@@ -11,6 +11,7 @@
 #include "tests/test_support.hpp"
 
 using apical::test::run_apical;
+using apical::test::run_shell;
 using apical::test::TempDir;
 namespace fs = std::filesystem;
 
@@ -97,4 +98,20 @@ TEST_CASE("old option spellings still work, with a note naming the new one", "[c
   CHECK(regress.output.find("'threshold' is a deprecated spelling; use 'event-threshold'") != std::string::npos);
   const auto parameters = run_apical("info " + session + "/apical/regress.h5");
   CHECK(parameters.output.find("event-threshold=3.5") != std::string::npos);
+}
+
+TEST_CASE("an option value holding Boost's %value% placeholder is an error naming it, not a hang", "[cli][options]") {
+  // fuzz_ini found the hang: Boost.Program_options loops forever filling %value% with a
+  // value that holds %value%. Both doors: the command line and an INI file (the finding).
+  const std::string timeout = "timeout 10 " + std::string(APICAL_BINARY) + " ";
+  const auto line = run_shell(timeout + "register absent.h5 --batch-size 'a%value%'");
+  INFO(line.output);
+  CHECK(line.exit_code == 1);
+  CHECK(line.output.find("the command line: 'a%value%' holds '%value%'") != std::string::npos);
+  const std::string ini = std::string(APICAL_SOURCE_DIR) + "/fuzz/regressions/ini/timeout-value-placeholder-in-value.ini";
+  const auto file = run_shell(timeout + "register absent.h5 --config '" + ini + "'");
+  INFO(file.output);
+  CHECK(file.exit_code == 1);
+  CHECK(file.output.find(ini + ": ") != std::string::npos);
+  CHECK(file.output.find("holds '%value%'") != std::string::npos);
 }
