@@ -137,7 +137,8 @@ int import_run(const Invocation& inv) {
   const std::string nwb = inv.get<std::string>("nwb");
   if (nwb.empty()) throw InputError("give the NWB file to read with --nwb FILE.nwb");
   const NwbImaging imaging = read_nwb_imaging(nwb, parse_frame_size(inv.get<std::string>("frame-size")));
-  const std::vector<std::string> roles = acquisition_overrides(inv).roles;
+  const AcquisitionOverrides acquisition = acquisition_overrides(inv);
+  const std::vector<std::string>& roles = acquisition.roles;
   const std::string ini = (*inv.session / "apical.ini").string();
   if (roles.size() != imaging.planes.size())
     throw file_error(ini, "[acquisition] roles names " + std::to_string(roles.size()) + " plane role(s), but " + nwb +
@@ -168,7 +169,7 @@ int import_run(const Invocation& inv) {
   AtomicOutput rois_out(rois_path, inv.force), traces_out(traces_path, inv.force);
   const Provenance provenance{inv.command_line, inv.parameters(), {nwb}};
   const Timebase timebase{int64_t(traces[0].dff.n_cols), traces[0].settings.frame_rate_hz,
-                          acquisition_overrides(inv).pixel_size_um, {}};
+                          acquisition.pixel_size_um, {}};
   write_rois_file(rois_out.temp_path().string(), rois, provenance, timebase);
   write_traces_file(traces_out.temp_path().string(), traces, provenance, timebase);
   rois_out.commit();

@@ -412,7 +412,7 @@ NwbExportSummary write_nwb_export(const NwbExportInputs& in, const NwbSessionFac
   TraceMatrixSelection exported;
   exported.f = exported.fneu = exported.dff = true;
   s.traces = read_traces(in.traces, exported);
-  s.registered = read_registered(in.registered);
+  s.registered = read_registered(in.registered, {.images = false, .block_shifts = false});
   if (!in.bci_folder.empty()) s.log = read_bci_log(in.bci_folder);
   check_consistent(s, in);
 

@@ -49,8 +49,25 @@ void read_block_shifts(const h5::Group& g, RegisteredPlane& p) {
     p.block_shifts.emplace_back(all.begin() + long(t * dims[1]), all.begin() + long((t + 1) * dims[1]));
 }
 
-RegisteredPlane read_plane(const h5::Group& g) {
+RegisteredMovieShape movie_shape(const h5::Group& g) {
+  if (!g.has("movie")) return {};
+  const h5::Dims dims = g.dataset("movie").dims();
+  if (dims.size() != 3) throw file_error(g.file(), g.path() + "/movie is not [frames, y, x]");
+  return {int64_t(dims[0]), int(dims[1]), int(dims[2])};
+}
+
+void read_images(const h5::Group& g, RegisteredPlane& p) {
+  const std::pair<const char*, cv::Mat*> images[] = {{"reference", &p.reference},
+                                                     {"mean_image", &p.mean_image},
+                                                     {"max_image", &p.max_image},
+                                                     {"raw_mean_image", &p.raw_mean_image}};
+  for (const auto& [name, image] : images)
+    if (g.has(name)) *image = h5::read_image(g, name);
+}
+
+RegisteredPlane read_plane(const h5::Group& g, const RegisteredSelection& selection) {
   RegisteredPlane p;
+  p.movie = movie_shape(g);
   p.role = g.string_attribute("role").value_or("");
   p.frame_rate_hz = g.number_attribute("frame_rate_hz").value_or(0);
   // Only the movie is required: a registered.h5 written by other tools may hold nothing else.
@@ -59,16 +76,13 @@ RegisteredPlane read_plane(const h5::Group& g) {
   p.blank_rows = read_if_present<uint16_t>(g, "blank_rows");
   p.blank_rows_registered = read_if_present<uint16_t>(g, "blank_rows_registered");
   p.no_signal = read_if_present<uint8_t>(g, "no_signal");
-  if (g.has("reference")) p.reference = h5::read_image(g, "reference");
-  if (g.has("mean_image")) p.mean_image = h5::read_image(g, "mean_image");
-  if (g.has("max_image")) p.max_image = h5::read_image(g, "max_image");
-  if (g.has("raw_mean_image")) p.raw_mean_image = h5::read_image(g, "raw_mean_image");
+  if (selection.images) read_images(g, p);
   p.bidi_offset_px = g.number_attribute("bidi_offset_px").value_or(0);
   p.crispness_raw = g.number_attribute("crispness_raw").value_or(0);
   p.crispness_registered = g.number_attribute("crispness_registered").value_or(0);
   p.mean_frame_correlation = g.number_attribute("mean_frame_correlation").value_or(0);
   p.shifts_from_plane = int(g.number_attribute("shifts_from_plane").value_or(-1));
-  read_block_shifts(g, p);
+  if (selection.block_shifts) read_block_shifts(g, p);
   return p;
 }
 
@@ -173,11 +187,11 @@ void RegisteredWriter::finish(int planes, const Timebase& timebase) {
   file_.close();
 }
 
-std::vector<RegisteredPlane> read_registered(const std::string& path) {
+std::vector<RegisteredPlane> read_registered(const std::string& path, const RegisteredSelection& selection) {
   const h5::File file = h5::File::open_read(path);
   const h5::Group root = file.root();
   std::vector<RegisteredPlane> planes;
-  for (int k = 0; root.has(plane_name(k)); ++k) planes.push_back(read_plane(root.group(plane_name(k))));
+  for (int k = 0; root.has(plane_name(k)); ++k) planes.push_back(read_plane(root.group(plane_name(k)), selection));
   if (planes.empty()) throw file_error(path, "has no /plane0 (is it an apical registered.h5?)");
   return planes;
 }

@@ -27,8 +27,15 @@
 
 namespace apical {
 
-// What registration measured on one plane (everything of /plane{k} but the movie).
+// The shape of a plane's registered movie.
+struct RegisteredMovieShape {
+  int64_t frames = 0;
+  int height = 0, width = 0;
+};
+
+// What registration measured on one plane (everything of /plane{k} but the movie's frames).
 struct RegisteredPlane {
+  RegisteredMovieShape movie;              // read from the movie's dimensions (not written)
   std::string role;
   double frame_rate_hz = 0;
   std::vector<Shift> shifts;               // per frame, rigid; NaN for frames without signal
@@ -45,15 +52,10 @@ struct RegisteredPlane {
   bool nonrigid() const { return !block_centres_y.empty(); }
 };
 
-// The shape of a plane's registered movie.
-struct RegisteredMovieShape {
-  int64_t frames = 0;
-  int height = 0, width = 0;
-};
-
-// Writes registered.h5 at `path` (the caller's temporary name): open a plane, stream its
-// movie through movie(), then finish_plane(); finish() annotates the file from its schema
-// and closes it (a late write error is an InputError naming the file).
+// Writes registered.h5 at `path` (the caller's temporary name): begin_plane() gives the
+// plane's movie dataset to stream the frames into, finish_plane() stores the rest; finish()
+// annotates the file from its schema and closes it (a late write error is an InputError
+// naming the file).
 class RegisteredWriter {
  public:
   RegisteredWriter(const std::string& path, const Provenance& provenance);
@@ -71,9 +73,16 @@ class RegisteredWriter {
   std::optional<h5::Dataset> movie_;
 };
 
-// Every plane's measurements; what the file lacks stays empty (only /plane{k} groups are
-// required). InputError naming the file when it has no /plane0.
-std::vector<RegisteredPlane> read_registered(const std::string& path);
+// What read_registered loads besides the attributes and the per-frame tables: the summary
+// images (4 x H x W) and the non-rigid block shifts (frames x blocks) are large next to what
+// extract, the NWB export and summaries need.
+struct RegisteredSelection {
+  bool images = true;
+  bool block_shifts = true;
+};
+// Every plane's measurements; what the file lacks, or what is not selected, stays empty
+// (only /plane{k} groups are required). InputError naming the file when it has no /plane0.
+std::vector<RegisteredPlane> read_registered(const std::string& path, const RegisteredSelection& selection = {});
 // The registered frames of every plane as a Movie (roles and frame rate from the file).
 // InputError naming the file when it has no /plane0/movie or the planes' shapes differ.
 std::unique_ptr<Movie> open_registered(const std::string& path);

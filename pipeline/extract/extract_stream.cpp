@@ -43,7 +43,7 @@ std::vector<int> skip_rows_of(const RegisteredPlane& p) {
 
 std::vector<PlaneFacts> read_plane_facts(const std::string& registered_path) {
   std::vector<PlaneFacts> facts;
-  for (const RegisteredPlane& p : read_registered(registered_path))
+  for (const RegisteredPlane& p : read_registered(registered_path, {.images = false, .block_shifts = false}))
     facts.push_back({p.role, p.frame_rate_hz, skip_rows_of(p)});
   return facts;
 }

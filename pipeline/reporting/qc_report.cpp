@@ -22,7 +22,8 @@ namespace {
 
 // Mean image and shift trace of every plane: did motion correction work?
 void draw_registration(const fs::path& registered, const fs::path& png) {
-  const std::vector<RegisteredPlane> planes = read_registered(registered.string());
+  const std::vector<RegisteredPlane> planes =
+      read_registered(registered.string(), {.images = true, .block_shifts = false});
   std::vector<cv::Mat> rows;
   for (size_t k = 0; k < planes.size(); ++k) {
     const RegisteredPlane& plane = planes[k];
@@ -87,11 +88,11 @@ std::vector<std::pair<std::string, std::string>> stage_summary(const fs::path& a
     }
   };
   describe("register", "registered.h5", [](const std::string& path, std::ostringstream& t) {
-    const std::vector<RegisteredPlane> planes = read_registered(path);
+    const std::vector<RegisteredPlane> planes = read_registered(path, {.images = false, .block_shifts = false});
     for (size_t k = 0; k < planes.size(); ++k) {
       const RegisteredPlane& p = planes[k];
-      t << "plane " << k << " (" << (p.role.empty() ? "?" : p.role) << "): " << p.shifts.size() << " frames of "
-        << p.mean_image.cols << "x" << p.mean_image.rows << ", mean frame correlation " << std::setprecision(3)
+      t << "plane " << k << " (" << (p.role.empty() ? "?" : p.role) << "): " << p.movie.frames << " frames of "
+        << p.movie.width << "x" << p.movie.height << ", mean frame correlation " << std::setprecision(3)
         << p.mean_frame_correlation << ", crispness " << p.crispness_raw << " &rarr; " << p.crispness_registered
         << ". ";
     }

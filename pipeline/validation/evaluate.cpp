@@ -37,7 +37,7 @@ void offset_free_errors(const std::vector<Shift>& estimate, const std::vector<Sh
 }
 
 std::vector<RegistrationScore> score_registration(const Truth& truth, const std::string& registered_path) {
-  const std::vector<RegisteredPlane> planes = read_registered(registered_path);
+  const std::vector<RegisteredPlane> planes = read_registered(registered_path, {.images = false, .block_shifts = true});
   std::vector<RegistrationScore> scores;
   for (size_t k = 0; k < truth.planes.size() && k < planes.size(); ++k) {
     const RegisteredPlane& plane = planes[k];
