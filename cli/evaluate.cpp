@@ -34,7 +34,9 @@ Usage evaluate_usage() {
       "With --manual it scores one plane's accepted ROIs against hand-drawn ones instead:\n"
       "neurofinder JSON regions, or an integer label image (TIFF, or HDF5 with --manual-dataset;\n"
       "0 = background). Precision, recall and F1 by centroid distance <= 5 px and by IoU >= 0.5,\n"
-      "each with optimal one-to-one matching, and an overlay PNG of found against manual ROIs.";
+      "each with optimal one-to-one matching, and an overlay PNG of found against manual ROIs.\n"
+      "It also measures where the labels sit relative to the ROIs they match (median offset) and,\n"
+      "when that rounds to a pixel or more, scores IoU again with the labels moved back by it.";
   u.options.add_options()
       ("input", po::value<std::vector<std::string>>()->required(), "SESSION folder")
       ("truth", po::value<std::string>()->default_value(""), "truth file (default SESSION.truth.h5)")
@@ -72,7 +74,7 @@ void write_scores_csv(const std::string& csv, const std::vector<ScoreRow>& rows,
 void print_scores(const Invocation& inv, const std::vector<ScoreRow>& rows) {
   if (inv.quiet) return;
   for (const auto& [stage, subject, metric, value] : rows)
-    std::cout << std::left << std::setw(10) << stage << std::setw(18) << subject << std::setw(28) << metric
+    std::cout << std::left << std::setw(10) << stage << std::setw(22) << subject << std::setw(28) << metric
               << std::setprecision(4) << value << "\n";
 }
 
@@ -93,6 +95,12 @@ int evaluate_manual_run(const Invocation& inv, const std::string& labels_path) {
        << e.scores.centroid.labelled << " manual (" << e.format << "); centroid P/R/F1 " << e.scores.centroid.precision
        << "/" << e.scores.centroid.recall << "/" << e.scores.centroid.f1 << ", IoU P/R/F1 " << e.scores.iou.precision
        << "/" << e.scores.iou.recall << "/" << e.scores.iou.f1;
+  const LabelOffset& offset = e.scores.offset;
+  if (offset.moved_y_px != 0 || offset.moved_x_px != 0)
+    what << std::setprecision(2) << std::showpos << "; the labels sit (" << offset.y_px << ", " << offset.x_px
+         << ") px (y, x) from the ROIs they match (median); moved by (" << offset.moved_y_px << ", "
+         << offset.moved_x_px << ") px" << std::noshowpos << std::setprecision(3) << ", IoU P/R/F1 "
+         << e.scores.iou_aligned.precision << "/" << e.scores.iou_aligned.recall << "/" << e.scores.iou_aligned.f1;
   if (overlay != "none") what << " -> " << overlay;
   summary(inv, what.str(), clock.seconds());
   return kOk;

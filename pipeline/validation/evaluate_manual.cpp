@@ -1,5 +1,9 @@
 #include "pipeline/validation/evaluate_manual.hpp"
 
+#include <cmath>
+#include <limits>
+
+#include "core/numeric.hpp"
 #include "io/error.hpp"
 #include "io/manual_labels.hpp"
 #include "io/rois_file.hpp"
@@ -33,17 +37,55 @@ std::vector<bool> matched_side(const std::vector<std::pair<int, int>>& matches, 
   return matched;
 }
 
+LabelOffset label_offset(const std::vector<cv::Point2f>& found, const std::vector<cv::Point2f>& labelled,
+                         const std::vector<std::pair<int, int>>& matches) {
+  LabelOffset offset;
+  if (matches.size() < LabelOffset::kMinMatchesForOffset) {
+    offset.y_px = offset.x_px = std::numeric_limits<double>::quiet_NaN();
+    return offset;
+  }
+  std::vector<double> dy, dx;
+  for (const auto& [f, l] : matches) {
+    dy.push_back(double(labelled[size_t(l)].y) - double(found[size_t(f)].y));
+    dx.push_back(double(labelled[size_t(l)].x) - double(found[size_t(f)].x));
+  }
+  offset.y_px = median(dy);
+  offset.x_px = median(dx);
+  offset.moved_y_px = -int(std::lround(offset.y_px));
+  offset.moved_x_px = -int(std::lround(offset.x_px));
+  return offset;
+}
+
+// The ROIs moved by (dy, dx) px; pixels moved off the image are dropped. Order is kept.
+std::vector<std::vector<uint32_t>> moved_rois(const std::vector<std::vector<uint32_t>>& rois, int width, int height,
+                                              int dy, int dx) {
+  std::vector<std::vector<uint32_t>> out(rois.size());
+  for (size_t i = 0; i < rois.size(); ++i)
+    for (uint32_t p : rois[i]) {
+      const int y = int(p / uint32_t(width)) + dy, x = int(p % uint32_t(width)) + dx;
+      if (y >= 0 && y < height && x >= 0 && x < width) out[i].push_back(uint32_t(y) * uint32_t(width) + uint32_t(x));
+    }
+  return out;
+}
+
 }  // namespace
 
 ManualScores score_against_manual(const std::vector<std::vector<uint32_t>>& found,
-                                  const std::vector<std::vector<uint32_t>>& labelled, int width, double max_distance_px,
-                                  double min_iou) {
-  if (width < 1) throw InputError("evaluate: image width must be positive");
+                                  const std::vector<std::vector<uint32_t>>& labelled, int width, int height,
+                                  double max_distance_px, double min_iou) {
+  if (width < 1 || height < 1) throw InputError("evaluate: image size must be positive");
   ManualScores s;
-  s.centroid_matches = match_points(centroids(found, width), centroids(labelled, width), max_distance_px);
+  const std::vector<cv::Point2f> found_centres = centroids(found, width), label_centres = centroids(labelled, width);
+  s.centroid_matches = match_points(found_centres, label_centres, max_distance_px);
   s.iou_matches = match_rois_by_iou(found, labelled, min_iou);
   s.centroid = detection_score(found.size(), labelled.size(), s.centroid_matches.size());
   s.iou = detection_score(found.size(), labelled.size(), s.iou_matches.size());
+  s.offset = label_offset(found_centres, label_centres, s.centroid_matches);
+  s.iou_aligned = s.iou;
+  if (s.offset.moved_y_px != 0 || s.offset.moved_x_px != 0) {
+    const auto moved = moved_rois(labelled, width, height, s.offset.moved_y_px, s.offset.moved_x_px);
+    s.iou_aligned = detection_score(found.size(), labelled.size(), match_rois_by_iou(found, moved, min_iou).size());
+  }
   return s;
 }
 
@@ -79,13 +121,19 @@ ManualEvaluation evaluate_against_manual(const std::string& rois_path, const std
   ManualEvaluation e;
   e.plane = plane;
   e.format = labels.format;
-  e.scores = score_against_manual(found, labels.rois, masks.width);
+  e.scores = score_against_manual(found, labels.rois, masks.width, masks.height);
   const std::string subject = "plane" + std::to_string(plane);
   for (const auto& [name, score] : {std::pair{"centroid", e.scores.centroid}, std::pair{"iou", e.scores.iou}}) {
     e.rows.push_back({"manual", subject + "/" + name, "precision", score.precision});
     e.rows.push_back({"manual", subject + "/" + name, "recall", score.recall});
     e.rows.push_back({"manual", subject + "/" + name, "f1", score.f1});
   }
+  const LabelOffset& offset = e.scores.offset;
+  e.rows.push_back({"manual", subject + "/offset", "label_minus_roi_y_px", offset.y_px});
+  e.rows.push_back({"manual", subject + "/offset", "label_minus_roi_x_px", offset.x_px});
+  e.rows.push_back({"manual", subject + "/iou_aligned", "precision", e.scores.iou_aligned.precision});
+  e.rows.push_back({"manual", subject + "/iou_aligned", "recall", e.scores.iou_aligned.recall});
+  e.rows.push_back({"manual", subject + "/iou_aligned", "f1", e.scores.iou_aligned.f1});
   e.rows.push_back({"manual", subject, "found", double(found.size())});
   e.rows.push_back({"manual", subject, "labelled", double(labels.rois.size())});
   e.overlay = render_manual_overlay(read_roi_image(rois_path, plane, RoiImage::mean), found, labels.rois, e.scores);

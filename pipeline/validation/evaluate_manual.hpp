@@ -18,14 +18,27 @@ struct DetectionScore {
   double precision = 0, recall = 0, f1 = 0;
 };
 
+// Where the labels sit relative to the ROIs they match: the median of (label centroid - ROI
+// centroid) over the centroid matches. Labels drawn on a differently aligned image (another
+// registration, an annotation tool's offset) sit off by a constant; at 9 px cells a 1 px offset
+// alone drops IoU below 0.5 for many true matches, so the offset is measured and IoU is scored
+// again with the labels moved back by it, rounded to whole pixels.
+struct LabelOffset {
+  double y_px = 0, x_px = 0;  // NaN with fewer than kMinMatchesForOffset centroid matches
+  int moved_y_px = 0, moved_x_px = 0;  // what the labels were moved by for iou_aligned
+  static constexpr size_t kMinMatchesForOffset = 10;
+};
+
 struct ManualScores {
   DetectionScore centroid, iou;
+  LabelOffset offset;
+  DetectionScore iou_aligned;  // IoU scores with the labels moved by offset.moved_*
   std::vector<std::pair<int, int>> centroid_matches, iou_matches;  // (found, labelled)
 };
 
-// found and labelled: per ROI, ascending pixel indices y*width+x.
+// found and labelled: per ROI, ascending pixel indices y*width+x of a height x width image.
 ManualScores score_against_manual(const std::vector<std::vector<uint32_t>>& found,
-                                  const std::vector<std::vector<uint32_t>>& labelled, int width,
+                                  const std::vector<std::vector<uint32_t>>& labelled, int width, int height,
                                   double max_distance_px = 5.0, double min_iou = 0.5);
 
 // The mean image with the labelled ROIs (matched by centroid: bluish green, missed:
