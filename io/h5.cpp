@@ -443,6 +443,22 @@ std::optional<double> Group::number_attribute(const std::string& name) const {
   return values[0];
 }
 
+std::optional<uint64_t> Group::unsigned_attribute(const std::string& name) const {
+  if (H5Aexists(handle_.id(), name.c_str()) <= 0) return std::nullopt;
+  Handle attr(H5Aopen(handle_.id(), name.c_str(), H5P_DEFAULT), H5Aclose);
+  Handle space(H5Aget_space(attr.id()), H5Sclose);
+  Handle type(H5Aget_type(attr.id()), H5Tclose);
+  if (H5Tget_class(type.id()) != H5T_INTEGER || H5Sget_simple_extent_npoints(space.id()) != 1) return std::nullopt;
+  if (H5Tget_sign(type.id()) == H5T_SGN_2) {
+    int64_t value = 0;
+    if (H5Aread(attr.id(), H5T_NATIVE_INT64, &value) < 0 || value < 0) return std::nullopt;
+    return uint64_t(value);
+  }
+  uint64_t value = 0;
+  if (H5Aread(attr.id(), H5T_NATIVE_UINT64, &value) < 0) return std::nullopt;
+  return value;
+}
+
 std::map<std::string, std::string> Group::attributes_as_text() const {
   std::map<std::string, std::string> out;
   int count = H5Aget_num_attrs(handle_.id());

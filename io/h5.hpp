@@ -131,6 +131,9 @@ class Group {
   }
   std::optional<std::string> string_attribute(const std::string& name) const;
   std::optional<double> number_attribute(const std::string& name) const;
+  // An integer attribute read exactly (a double loses integers above 2^53); nullopt when absent,
+  // not an integer, or negative.
+  std::optional<uint64_t> unsigned_attribute(const std::string& name) const;
   std::map<std::string, std::string> attributes_as_text() const;
   const std::string& path() const { return path_; }
   const std::string& file() const { return file_; }

@@ -168,7 +168,7 @@ Truth read_truth(const std::string& path) {
   s.c_reward = root.number_attribute("c_reward").value_or(0);
   s.c_derr = root.number_attribute("c_derr").value_or(0);
   s.residual_noise = root.number_attribute("residual_noise").value_or(0);
-  s.seed = uint64_t(root.number_attribute("seed").value_or(0));
+  s.seed = root.unsigned_attribute("seed").value_or(0);
   for (int k = 0; root.has("plane" + std::to_string(k)); ++k) truth.planes.push_back(read_plane(root.group("plane" + std::to_string(k))));
   const h5::Group pairs = root.group("pairs");
   truth.pair_soma_roi = pairs.read<int32_t>("soma_roi");

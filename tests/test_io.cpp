@@ -530,7 +530,7 @@ TEST_CASE("read_truth gives back what write_truth wrote, opto tables and setting
   truth.frame_rate_hz = 30;
   truth.height = 4;
   truth.width = 5;
-  truth.settings = {3, 1.5, 0.3, -0.15, 0.1, 7};
+  truth.settings = {3, 1.5, 0.3, -0.15, 0.1, (uint64_t(1) << 53) + 1};  // a double would round it
   TruthPlane plane;
   plane.role = "soma";
   plane.shifts = {{0.5f, -1}, {0, 0}, {1, 2}};
@@ -557,7 +557,7 @@ TEST_CASE("read_truth gives back what write_truth wrote, opto tables and setting
   const Truth back = read_truth(path);
   CHECK(back.settings.frames == 3);
   CHECK(back.settings.c_derr == -0.15);
-  CHECK(back.settings.seed == 7);
+  CHECK(back.settings.seed == (uint64_t(1) << 53) + 1);
   REQUIRE(back.planes.size() == 1);
   CHECK(back.planes[0].shifts[0].dy == 0.5f);
   CHECK(back.planes[0].baseline_f0 == plane.baseline_f0);
