@@ -65,111 +65,136 @@ struct PlaneBatch {
 
 using PlaneOutput = TraceMatrixDatasets;
 
-// Pass 1: F and Fneu of every ROI of every plane, streamed into the [N, T] datasets.
-void stream_fluorescence(const Movie& movie, const std::vector<TraceExtractor>& extractors,
-                         const std::vector<PlaneFacts>& facts, std::vector<PlaneOutput>& outputs,
-                         const ExtractOptions& o, const std::string& source, const ExtractProgress& progress) {
-  const int64_t T = movie.frames();
-  const int planes = int(extractors.size());
-  std::vector<int> active;  // planes with ROIs: the others are not read at all
-  for (int k = 0; k < planes; ++k)
-    if (extractors[size_t(k)].rois() > 0) active.push_back(k);
-  if (active.empty()) return;
-  const int64_t total = T * int64_t(active.size());
-  std::mutex h5_mutex;  // reads (filter 1) and writes (filter 3) may overlap in time
-  // Reads are split into pieces of <= ~16 MB: buffers that size are recycled by malloc, while
-  // each fresh batch-sized buffer would cost page faults on every read. Pieces never straddle
-  // a batch boundary, so the [N, T] datasets are written one whole chunk column at a time.
-  const int64_t frame_bytes = int64_t(movie.height()) * movie.width() * 4;
-  const int piece = int(std::clamp<int64_t>((16 << 20) / std::max<int64_t>(frame_bytes, 1), 1, o.batch_size));
+// Pass 1: F and Fneu of every ROI of every plane, streamed into the [N, T] datasets. A TBB
+// pipeline of three serial stages: read a piece of one plane's frames, extract its traces,
+// stage them and write each whole batch (one chunk column of the [N, T] datasets).
+class FluorescencePass {
+ public:
+  FluorescencePass(const Movie& movie, const std::vector<TraceExtractor>& extractors,
+                   const std::vector<PlaneFacts>& facts, std::vector<PlaneOutput>& outputs, const ExtractOptions& o,
+                   const std::string& source, const ExtractProgress& progress)
+      : movie_(movie), extractors_(extractors), facts_(facts), outputs_(outputs), batch_size_(o.batch_size),
+        source_(source), progress_(progress), staging_(extractors.size()) {
+    for (int k = 0; k < int(extractors.size()); ++k)
+      if (extractors[size_t(k)].rois() > 0) active_.push_back(k);  // the others are not read at all
+    // Reads are split into pieces of <= ~16 MB: buffers that size are recycled by malloc, while
+    // each fresh batch-sized buffer would cost page faults on every read. Pieces never straddle
+    // a batch boundary, so the [N, T] datasets are written one whole chunk column at a time.
+    const int64_t frame_bytes = int64_t(movie.height()) * movie.width() * 4;
+    piece_ = int(std::clamp<int64_t>((16 << 20) / std::max<int64_t>(frame_bytes, 1), 1, batch_size_));
+  }
+
+  void run() {
+    if (active_.empty()) return;
+    using Batch = std::shared_ptr<PlaneBatch>;
+    namespace tbb = oneapi::tbb;
+    tbb::parallel_pipeline(
+        4,
+        tbb::make_filter<void, Batch>(tbb::filter_mode::serial_in_order,
+                                      [this](tbb::flow_control& fc) { return read_piece(fc); }) &
+            tbb::make_filter<Batch, Batch>(tbb::filter_mode::serial_in_order,
+                                           [this](Batch b) { return extract(std::move(b)); }) &
+            tbb::make_filter<Batch, void>(tbb::filter_mode::serial_in_order,
+                                          [this](Batch b) { stage_and_write(*b); }));
+  }
+
+ private:
   struct Staging {
     std::vector<float> f, fneu;  // [N, batch] row-major
     int64_t first = 0;
   };
-  std::vector<Staging> staging(static_cast<size_t>(planes));
+
   // Frame buffers are recycled, so at most one per pipeline token ever exists: pass 1 then
   // holds a fixed 4 pieces (freed pieces would linger in each thread's malloc arena instead).
-  std::mutex pool_mutex;
-  std::vector<FrameStack> free_frames;
-  auto take_frames = [&] {
-    std::lock_guard<std::mutex> lock(pool_mutex);
-    if (free_frames.empty()) return FrameStack();
-    FrameStack frames = std::move(free_frames.back());
-    free_frames.pop_back();
+  FrameStack take_frames() {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (free_frames_.empty()) return FrameStack();
+    FrameStack frames = std::move(free_frames_.back());
+    free_frames_.pop_back();
     return frames;
-  };
-  int64_t next_frame = 0, done = 0;
-  size_t next_plane = 0;
-  oneapi::tbb::parallel_pipeline(
-      4,
-      oneapi::tbb::make_filter<void, std::shared_ptr<PlaneBatch>>(
-          oneapi::tbb::filter_mode::serial_in_order,
-          [&](oneapi::tbb::flow_control& fc) -> std::shared_ptr<PlaneBatch> {
-            if (next_frame >= T) {
-              fc.stop();
-              return nullptr;
-            }
-            auto b = std::make_shared<PlaneBatch>();
-            b->frames = take_frames();
-            b->plane = active[next_plane];
-            const int64_t batch_end = std::min<int64_t>(T, (next_frame / o.batch_size + 1) * o.batch_size);
-            const int count = int(std::min<int64_t>(piece, batch_end - next_frame));
-            {
-              std::lock_guard<std::mutex> lock(h5_mutex);
-              movie.read(b->plane, next_frame, count, b->frames);
-            }
-            movie.require_finite(b->frames, b->plane, source);
-            b->first_frame = next_frame;
-            // Time-major over planes: frames t..t+piece of every plane before the next piece.
-            if (++next_plane == active.size()) next_plane = 0, next_frame += count;
-            return b;
-          }) &
-          oneapi::tbb::make_filter<std::shared_ptr<PlaneBatch>, std::shared_ptr<PlaneBatch>>(
-              oneapi::tbb::filter_mode::serial_in_order,
-              [&](std::shared_ptr<PlaneBatch> b) {
-                const TraceExtractor& ex = extractors[size_t(b->plane)];
-                const size_t cells = size_t(ex.rois()) * size_t(b->frames.count);
-                b->f.resize(cells);
-                b->fneu.resize(cells);
-                const std::vector<int>& skip = facts[size_t(b->plane)].skip_rows;
-                ex.extract(b->frames, b->f.data(), b->fneu.data(), 0,
-                           skip.empty() ? nullptr : skip.data() + b->first_frame);
-                std::lock_guard<std::mutex> lock(pool_mutex);  // back to the pool before the write waits
-                free_frames.push_back(std::move(b->frames));
-                b->frames = FrameStack();
-                return b;
-              }) &
-          oneapi::tbb::make_filter<std::shared_ptr<PlaneBatch>, void>(
-              oneapi::tbb::filter_mode::serial_in_order, [&](std::shared_ptr<PlaneBatch> b) {
-                const size_t n = size_t(extractors[size_t(b->plane)].rois());
-                const size_t count = b->f.size() / n, batch = size_t(o.batch_size);
-                Staging& st = staging[size_t(b->plane)];
-                if (st.f.empty()) st.f.resize(n * batch), st.fneu.resize(n * batch);
-                if (b->first_frame % o.batch_size == 0) st.first = b->first_frame;
-                const size_t column = size_t(b->first_frame - st.first);
-                for (size_t i = 0; i < n; ++i) {
-                  std::copy_n(b->f.data() + i * count, count, st.f.data() + i * batch + column);
-                  std::copy_n(b->fneu.data() + i * count, count, st.fneu.data() + i * batch + column);
-                }
-                const int64_t end = b->first_frame + int64_t(count);
-                if (end % o.batch_size == 0 || end == T) {
-                  // A whole batch (chunk column) is staged: compact to [n, width] and write.
-                  const size_t width = size_t(end - st.first);
-                  std::vector<float> f(n * width), fneu(n * width);
-                  for (size_t i = 0; i < n; ++i) {
-                    std::copy_n(st.f.data() + i * batch, width, f.data() + i * width);
-                    std::copy_n(st.fneu.data() + i * batch, width, fneu.data() + i * width);
-                  }
-                  const h5::Dims offset{0, uint64_t(st.first)}, box{uint64_t(n), uint64_t(width)};
-                  std::lock_guard<std::mutex> lock(h5_mutex);
-                  PlaneOutput& out = outputs[size_t(b->plane)];
-                  out.f.write_box(offset, box, f.data());
-                  out.fneu.write_box(offset, box, fneu.data());
-                }
-                done += int64_t(count);
-                if (progress) progress("reading frames", done, total);
-              }));
-}
+  }
+
+  std::shared_ptr<PlaneBatch> read_piece(oneapi::tbb::flow_control& fc) {
+    if (next_frame_ >= movie_.frames()) {
+      fc.stop();
+      return nullptr;
+    }
+    auto b = std::make_shared<PlaneBatch>();
+    b->frames = take_frames();
+    b->plane = active_[next_plane_];
+    const int64_t batch_end = std::min<int64_t>(movie_.frames(), (next_frame_ / batch_size_ + 1) * batch_size_);
+    const int count = int(std::min<int64_t>(piece_, batch_end - next_frame_));
+    {
+      std::lock_guard<std::mutex> lock(h5_mutex_);  // reads and writes may overlap in time
+      movie_.read(b->plane, next_frame_, count, b->frames);
+    }
+    movie_.require_finite(b->frames, b->plane, source_);
+    b->first_frame = next_frame_;
+    // Time-major over planes: frames t..t+piece of every plane before the next piece.
+    if (++next_plane_ == active_.size()) next_plane_ = 0, next_frame_ += count;
+    return b;
+  }
+
+  std::shared_ptr<PlaneBatch> extract(std::shared_ptr<PlaneBatch> b) {
+    const TraceExtractor& ex = extractors_[size_t(b->plane)];
+    const size_t cells = size_t(ex.rois()) * size_t(b->frames.count);
+    b->f.resize(cells);
+    b->fneu.resize(cells);
+    const std::vector<int>& skip = facts_[size_t(b->plane)].skip_rows;
+    ex.extract(b->frames, b->f.data(), b->fneu.data(), 0, skip.empty() ? nullptr : skip.data() + b->first_frame);
+    std::lock_guard<std::mutex> lock(pool_mutex_);  // back to the pool before the write waits
+    free_frames_.push_back(std::move(b->frames));
+    b->frames = FrameStack();
+    return b;
+  }
+
+  void stage_and_write(const PlaneBatch& b) {
+    const size_t n = size_t(extractors_[size_t(b.plane)].rois());
+    const size_t count = b.f.size() / n, batch = size_t(batch_size_);
+    Staging& st = staging_[size_t(b.plane)];
+    if (st.f.empty()) st.f.resize(n * batch), st.fneu.resize(n * batch);
+    if (b.first_frame % batch_size_ == 0) st.first = b.first_frame;
+    const size_t column = size_t(b.first_frame - st.first);
+    for (size_t i = 0; i < n; ++i) {
+      std::copy_n(b.f.data() + i * count, count, st.f.data() + i * batch + column);
+      std::copy_n(b.fneu.data() + i * count, count, st.fneu.data() + i * batch + column);
+    }
+    const int64_t end = b.first_frame + int64_t(count);
+    if (end % batch_size_ == 0 || end == movie_.frames()) write_batch(b.plane, st, n, size_t(end - st.first));
+    done_ += int64_t(count);
+    if (progress_) progress_("reading frames", done_, movie_.frames() * int64_t(active_.size()));
+  }
+
+  // A whole batch (chunk column) is staged: compact to [n, width] and write.
+  void write_batch(int plane, const Staging& st, size_t n, size_t width) {
+    const size_t batch = size_t(batch_size_);
+    std::vector<float> f(n * width), fneu(n * width);
+    for (size_t i = 0; i < n; ++i) {
+      std::copy_n(st.f.data() + i * batch, width, f.data() + i * width);
+      std::copy_n(st.fneu.data() + i * batch, width, fneu.data() + i * width);
+    }
+    const h5::Dims offset{0, uint64_t(st.first)}, box{uint64_t(n), uint64_t(width)};
+    std::lock_guard<std::mutex> lock(h5_mutex_);
+    PlaneOutput& out = outputs_[size_t(plane)];
+    out.f.write_box(offset, box, f.data());
+    out.fneu.write_box(offset, box, fneu.data());
+  }
+
+  const Movie& movie_;
+  const std::vector<TraceExtractor>& extractors_;
+  const std::vector<PlaneFacts>& facts_;
+  std::vector<PlaneOutput>& outputs_;
+  const int64_t batch_size_;
+  const std::string& source_;
+  const ExtractProgress& progress_;
+  std::vector<int> active_;  // planes with ROIs
+  int piece_ = 1;
+  std::vector<Staging> staging_;
+  std::mutex h5_mutex_, pool_mutex_;
+  std::vector<FrameStack> free_frames_;
+  int64_t next_frame_ = 0, done_ = 0;
+  size_t next_plane_ = 0;
+};
 
 // Everything pass 2 produces for one ROI besides its dF/F and F0 rows.
 struct RoiResult {
@@ -415,7 +440,7 @@ ExtractionSummary extract_traces(const std::string& registered_path, const std::
     summary.rois += int(n);
   }
 
-  stream_fluorescence(*movie, extractors, facts, outputs, options, registered_path, progress);
+  FluorescencePass(*movie, extractors, facts, outputs, options, registered_path, progress).run();
 
   int64_t done = 0;
   for (int k = 0; k < planes; ++k) {
