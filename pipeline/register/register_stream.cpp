@@ -244,7 +244,7 @@ RegisteredPlane plane_result(PlaneAccumulators& acc, const PlaneReference& ref, 
     ++registered_frames;
   }
   count_frame_signal(acc, summary);
-    summary.bidi_offset_px = ref.bidi;
+  summary.bidi_offset_px = ref.bidi;
   summary.crispness_before = crispness(raw_mean, p.max_shift_px);
   summary.crispness_after = crispness(registered_mean, p.max_shift_px);
   summary.mean_correlation = correlation_sum / double(std::max<int64_t>(registered_frames, 1));
@@ -273,30 +273,7 @@ RegisteredPlane plane_result(PlaneAccumulators& acc, const PlaneReference& ref, 
   return result;
 }
 
-void register_plane(const Movie& movie, int plane, const RegisterOptions& options, RegisteredWriter& writer,
-                    const std::optional<std::vector<Shift>>& given_shifts,
-                    const std::vector<std::vector<Shift>>* given_blocks, PlaneAccumulators& acc,
-                    PlaneRegistrationSummary& summary, int64_t progress_offset, const ProgressCallback& progress) {
-  const RegisterParams& p = options.params;
-  const int64_t T = movie.frames();
-  const int H = movie.height(), W = movie.width();
-  const std::string source = movie.files().empty() ? "movie" : movie.files()[0];
-
-  const BlankRowsSetting blank_setting = parse_blank_rows(options.blank_rows);
-  const PlaneReference ref = prepare_reference(movie, plane, options, blank_setting);
-  const float bidi = ref.bidi;
-  const cv::Mat& reference = ref.image;
-  const SignalReference& signal_ref = ref.signal;
-  RigidAligner rigid(reference, p);
-  std::unique_ptr<BlockAligner> blocks;
-  if (p.nonrigid || given_blocks) blocks = std::make_unique<BlockAligner>(reference, p);
-
-  const std::string dtype = output_type(options, movie.dtype());
-  const Acquisition& a = movie.acquisition();
-  h5::Dataset& movie_ds = writer.begin_plane(
-      plane, a.roles.size() > size_t(plane) ? a.roles[size_t(plane)] : std::string("unknown"), a.frame_rate_hz, dtype,
-      RegisteredMovieShape{T, H, W}, options.compression);
-
+void reset_accumulators(PlaneAccumulators& acc, int64_t T, int H, int W, bool with_blocks) {
   acc.raw_sum = cv::Mat::zeros(H, W, CV_64F);
   acc.registered_sum = cv::Mat::zeros(H, W, CV_64F);
   acc.registered_max = cv::Mat(H, W, CV_32F, cv::Scalar(-std::numeric_limits<float>::infinity()));
@@ -307,86 +284,140 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   acc.blank_rows.assign(size_t(T), 0);
   acc.blank_rows_registered.assign(size_t(T), 0);
   acc.no_signal.assign(size_t(T), 0);
-  if (blocks) acc.block_shifts.assign(size_t(T), {});
+  if (with_blocks) acc.block_shifts.assign(size_t(T), {});
+}
 
-  DropBehind drop_behind(movie_ds.file_descriptor(), movie_ds.file());
+// What registers one plane's batches: the aligners made from its reference, and the shifts
+// given by another plane (--shifts-from-plane), if any.
+struct PlaneAligner {
+  const PlaneReference& ref;
+  const BlankRowsSetting& blank_setting;
+  RigidAligner rigid;
+  std::unique_ptr<BlockAligner> blocks;
+  const std::optional<std::vector<Shift>>& given_shifts;
+  const std::vector<std::vector<Shift>>* given_blocks;
+};
+
+// Detects each frame's signal, adds the raw frames to the raw sums, then registers them in place.
+void register_in_place(Batch& b, PlaneAligner& aligner, PlaneAccumulators& acc) {
+  b.signal.resize(size_t(b.frames.count));
+  oneapi::tbb::parallel_for(0, b.frames.count, [&](int t) {
+    b.signal[size_t(t)] = detect_frame_signal(b.frames.frame(t), aligner.ref.signal, aligner.blank_setting);
+  });
+  accumulate_batch(b.frames, b.signal, acc.raw_sum, acc.raw_rows);  // before registration changes them
+  const size_t first = size_t(b.frames.first_frame), n = size_t(b.frames.count);
+  std::optional<std::vector<Shift>> given;
+  if (aligner.given_shifts)
+    given = std::vector<Shift>(aligner.given_shifts->begin() + long(first),
+                               aligner.given_shifts->begin() + long(first + n));
+  std::vector<std::vector<Shift>> block_slice;
+  if (aligner.given_blocks)
+    block_slice.assign(aligner.given_blocks->begin() + long(first), aligner.given_blocks->begin() + long(first + n));
+  b.registration = register_batch(b.frames, aligner.rigid, aligner.blocks.get(), aligner.ref.bidi, given,
+                                  aligner.given_blocks ? &block_slice : nullptr, &b.signal);
+}
+
+// The batch's per-frame measurements into the plane's tables.
+void record_frames(const Batch& b, PlaneAccumulators& acc, bool with_blocks) {
+  const size_t first = size_t(b.frames.first_frame);
+  for (size_t t = 0; t < size_t(b.frames.count); ++t) {
+    acc.shifts[first + t] = b.registration.shifts[t];
+    acc.correlation[first + t] = b.registration.correlation[t];
+    if (with_blocks) acc.block_shifts[first + t] = b.registration.block_shifts[t];
+    acc.blank_rows[first + t] = uint16_t(b.signal[t].blank_rows);
+    acc.blank_rows_registered[first + t] = uint16_t(b.registration.blank_rows_registered[t]);
+    acc.no_signal[first + t] = uint8_t(b.signal[t].no_signal);
+  }
+}
+
+// The registered frames into the registered sums and the movie dataset, converted to its type.
+class RegisteredFramesWriter {
+ public:
+  RegisteredFramesWriter(h5::Dataset& movie_ds, std::string dtype)
+      : movie_ds_(movie_ds), dtype_(std::move(dtype)), drop_behind_(movie_ds.file_descriptor(), movie_ds.file()) {}
+
+  void write(const Batch& b, PlaneAccumulators& acc) {
+    const FrameStack& f = b.frames;
+    const std::vector<int>& skip = b.registration.blank_rows_registered;
+    const h5::Dims offset{uint64_t(f.first_frame), 0, 0}, count{uint64_t(f.count), uint64_t(f.height), uint64_t(f.width)};
+    if (dtype_ == "int16") {
+      finish_batch(f, skip, acc.registered_sum, acc.registered_max, acc.registered_rows, &int16_buffer_);
+      movie_ds_.write_box(offset, count, int16_buffer_.data());
+    } else if (dtype_ == "uint16") {
+      finish_batch(f, skip, acc.registered_sum, acc.registered_max, acc.registered_rows, &uint16_buffer_);
+      movie_ds_.write_box(offset, count, uint16_buffer_.data());
+    } else {
+      finish_batch<float>(f, skip, acc.registered_sum, acc.registered_max, acc.registered_rows, nullptr);
+      movie_ds_.write_box(offset, count, f.pixels.data());
+    }
+    drop_behind_.after_write();
+  }
+
+ private:
+  h5::Dataset& movie_ds_;
+  const std::string dtype_;
+  DropBehind drop_behind_;
+  std::vector<int16_t> int16_buffer_;
+  std::vector<uint16_t> uint16_buffer_;
+};
+
+void register_plane(const Movie& movie, int plane, const RegisterOptions& options, RegisteredWriter& writer,
+                    const std::optional<std::vector<Shift>>& given_shifts,
+                    const std::vector<std::vector<Shift>>* given_blocks, PlaneAccumulators& acc,
+                    PlaneRegistrationSummary& summary, int64_t progress_offset, const ProgressCallback& progress) {
+  const RegisterParams& p = options.params;
+  const int64_t T = movie.frames();
+  const std::string source = movie.files().empty() ? "movie" : movie.files()[0];
+  const BlankRowsSetting blank_setting = parse_blank_rows(options.blank_rows);
+  const PlaneReference ref = prepare_reference(movie, plane, options, blank_setting);
+  PlaneAligner aligner{ref, blank_setting, RigidAligner(ref.image, p), nullptr, given_shifts, given_blocks};
+  if (p.nonrigid || given_blocks) aligner.blocks = std::make_unique<BlockAligner>(ref.image, p);
+  const bool with_blocks = aligner.blocks != nullptr;
+
+  const Acquisition& a = movie.acquisition();
+  h5::Dataset& movie_ds = writer.begin_plane(
+      plane, a.roles.size() > size_t(plane) ? a.roles[size_t(plane)] : std::string("unknown"), a.frame_rate_hz,
+      output_type(options, movie.dtype()), RegisteredMovieShape{T, movie.height(), movie.width()}, options.compression);
+  RegisteredFramesWriter frames_writer(movie_ds, output_type(options, movie.dtype()));
+  reset_accumulators(acc, T, movie.height(), movie.width(), with_blocks);
+
   const int batch = std::max(1, options.batch_size);
   int64_t next = 0;
   BatchPool pool;
-  std::vector<int16_t> int16_buffer;
-  std::vector<uint16_t> uint16_buffer;
+  using BatchPtr = std::shared_ptr<Batch>;
+  namespace tbb = oneapi::tbb;
   // Read (in order) -> register (parallel inside) -> write (in order); three batches in
   // flight bound the memory whatever the movie length.
-  oneapi::tbb::parallel_pipeline(
+  tbb::parallel_pipeline(
       3,
-      oneapi::tbb::make_filter<void, std::shared_ptr<Batch>>(
-          oneapi::tbb::filter_mode::serial_in_order,
-          [&](oneapi::tbb::flow_control& fc) -> std::shared_ptr<Batch> {
-            if (next >= T) {
-              fc.stop();
-              return nullptr;
-            }
-            auto b = pool.take();
-            int count = int(std::min<int64_t>(batch, T - next));
-            movie.read(plane, next, count, b->frames);
-            movie.require_finite(b->frames, plane, source);
-            next += count;
-            return b;
-          }) &
-          oneapi::tbb::make_filter<std::shared_ptr<Batch>, std::shared_ptr<Batch>>(
-              oneapi::tbb::filter_mode::serial_in_order,
-              [&](std::shared_ptr<Batch> b) {
-                b->signal.resize(size_t(b->frames.count));
-                oneapi::tbb::parallel_for(0, b->frames.count, [&](int t) {
-                  b->signal[size_t(t)] = detect_frame_signal(b->frames.frame(t), signal_ref, blank_setting);
-                });
-                // Raw sums before registration changes the frames in place.
-                accumulate_batch(b->frames, b->signal, acc.raw_sum, acc.raw_rows);
-                std::optional<std::vector<Shift>> given;
-                const std::vector<std::vector<Shift>>* given_b = nullptr;
-                std::vector<std::vector<Shift>> block_slice;
-                size_t first = size_t(b->frames.first_frame), n = size_t(b->frames.count);
-                if (given_shifts)
-                  given = std::vector<Shift>(given_shifts->begin() + long(first), given_shifts->begin() + long(first + n));
-                if (given_blocks) {
-                  block_slice.assign(given_blocks->begin() + long(first), given_blocks->begin() + long(first + n));
-                  given_b = &block_slice;
-                }
-                b->registration = register_batch(b->frames, rigid, blocks.get(), bidi, given, given_b, &b->signal);
-                return b;
-              }) &
-          oneapi::tbb::make_filter<std::shared_ptr<Batch>, void>(
-              oneapi::tbb::filter_mode::serial_in_order, [&](std::shared_ptr<Batch> b) {
-                const FrameStack& f = b->frames;
-                size_t first = size_t(f.first_frame);
-                for (int t = 0; t < f.count; ++t) {
-                  acc.shifts[first + size_t(t)] = b->registration.shifts[size_t(t)];
-                  acc.correlation[first + size_t(t)] = b->registration.correlation[size_t(t)];
-                  if (blocks) acc.block_shifts[first + size_t(t)] = b->registration.block_shifts[size_t(t)];
-                  acc.blank_rows[first + size_t(t)] = uint16_t(b->signal[size_t(t)].blank_rows);
-                  acc.blank_rows_registered[first + size_t(t)] = uint16_t(b->registration.blank_rows_registered[size_t(t)]);
-                  acc.no_signal[first + size_t(t)] = uint8_t(b->signal[size_t(t)].no_signal);
-                }
-                const std::vector<int>& skip = b->registration.blank_rows_registered;
-                h5::Dims offset{first, 0, 0}, count{uint64_t(f.count), uint64_t(H), uint64_t(W)};
-                if (dtype == "int16") {
-                  finish_batch(f, skip, acc.registered_sum, acc.registered_max, acc.registered_rows, &int16_buffer);
-                  movie_ds.write_box(offset, count, int16_buffer.data());
-                } else if (dtype == "uint16") {
-                  finish_batch(f, skip, acc.registered_sum, acc.registered_max, acc.registered_rows, &uint16_buffer);
-                  movie_ds.write_box(offset, count, uint16_buffer.data());
-                } else {
-                  finish_batch<float>(f, skip, acc.registered_sum, acc.registered_max, acc.registered_rows, nullptr);
-                  movie_ds.write_box(offset, count, f.pixels.data());
-                }
-                drop_behind.after_write();
-                if (progress) progress(progress_offset + int64_t(first) + f.count, 0);
-                pool.give_back(std::move(b));
-              }));
+      tbb::make_filter<void, BatchPtr>(tbb::filter_mode::serial_in_order,
+                                       [&](tbb::flow_control& fc) -> BatchPtr {
+                                         if (next >= T) {
+                                           fc.stop();
+                                           return nullptr;
+                                         }
+                                         auto b = pool.take();
+                                         const int count = int(std::min<int64_t>(batch, T - next));
+                                         movie.read(plane, next, count, b->frames);
+                                         movie.require_finite(b->frames, plane, source);
+                                         next += count;
+                                         return b;
+                                       }) &
+          tbb::make_filter<BatchPtr, BatchPtr>(tbb::filter_mode::serial_in_order,
+                                               [&](BatchPtr b) {
+                                                 register_in_place(*b, aligner, acc);
+                                                 return b;
+                                               }) &
+          tbb::make_filter<BatchPtr, void>(tbb::filter_mode::serial_in_order, [&](BatchPtr b) {
+            record_frames(*b, acc, with_blocks);
+            frames_writer.write(*b, acc);
+            if (progress) progress(progress_offset + b->frames.first_frame + b->frames.count, 0);
+            pool.give_back(std::move(b));
+          }));
 
   summary.plane = plane;
   const RegisteredPlane result =
-      plane_result(acc, ref, blocks.get(), p, given_shifts ? options.shifts_from_plane : -1, summary);
+      plane_result(acc, ref, aligner.blocks.get(), p, given_shifts ? options.shifts_from_plane : -1, summary);
   writer.finish_plane(result);
 }
 
