@@ -20,9 +20,9 @@ struct DetectionScore {
 
 // Where the labels sit relative to the ROIs they match: the median of (label centroid - ROI
 // centroid) over the centroid matches. Labels drawn on a differently aligned image (another
-// registration, an annotation tool's offset) sit off by a constant; at 9 px cells a 1 px offset
-// alone drops IoU below 0.5 for many true matches, so the offset is measured and IoU is scored
-// again with the labels moved back by it, rounded to whole pixels.
+// registration, an annotation tool's offset) sit off by a constant; at 9 px cells 1 px of offset
+// on top of a detector's own centring error drops many true matches below IoU 0.5, so the
+// offset is measured and IoU is scored again with the labels moved back by it (whole pixels).
 struct LabelOffset {
   double y_px = 0, x_px = 0;  // NaN with fewer than kMinMatchesForOffset centroid matches
   int moved_y_px = 0, moved_x_px = 0;  // what the labels were moved by for iou_aligned
