@@ -8,6 +8,7 @@
 
 #include "io/bci_log.hpp"
 #include "io/error.hpp"
+#include "io/plane_groups.hpp"
 #include "io/h5.hpp"
 #include "io/h5_matrix.hpp"
 #include "io/nwb_h5.hpp"
@@ -24,8 +25,6 @@ using namespace nwb;
 namespace {
 
 constexpr const char* kOphys = "/processing/ophys";
-
-std::string plane_name(size_t k) { return "plane" + std::to_string(k); }
 
 // Every piece read, checked against the others before anything is written.
 struct SessionData {
@@ -45,9 +44,9 @@ void check_consistent(const SessionData& s, const NwbExportInputs& in) {
     const size_t accepted = s.rois.planes[k].accepted_count();
     total += accepted;
     if (s.traces[k].f.n_rows != accepted || s.traces[k].dff.n_rows != accepted)
-      throw file_error(in.traces, plane_name(k) + " has traces of " + std::to_string(s.traces[k].f.n_rows) +
+      throw file_error(in.traces, plane_group_name(k) + " has traces of " + std::to_string(s.traces[k].f.n_rows) +
                                       " ROIs but " + in.rois + " has " + std::to_string(accepted) + " accepted ROIs");
-    if (!(s.traces[k].settings.frame_rate_hz > 0)) throw file_error(in.traces, plane_name(k) + " has no frame_rate_hz");
+    if (!(s.traces[k].settings.frame_rate_hz > 0)) throw file_error(in.traces, plane_group_name(k) + " has no frame_rate_hz");
   }
   if (total == 0) throw file_error(in.rois, "holds no accepted ROIs: nothing to export");
 }
@@ -76,13 +75,13 @@ void write_file_header(h5::Group& root, const NwbSessionFacts& facts, const Obje
   text_attribute(device.id(), "description", "two-photon microscope");
 }
 
-std::string imaging_plane_path(size_t k) { return "/general/optophysiology/ImagingPlane_" + plane_name(k); }
+std::string imaging_plane_path(size_t k) { return "/general/optophysiology/ImagingPlane_" + plane_group_name(k); }
 
 void write_imaging_plane(h5::Group& root, size_t k, const std::string& role, double rate, const NwbSessionFacts& facts,
                          const ObjectIds& ids) {
-  h5::Group plane = root.group("general/optophysiology").create_group("ImagingPlane_" + plane_name(k));
+  h5::Group plane = root.group("general/optophysiology").create_group("ImagingPlane_" + plane_group_name(k));
   mark_type(plane.id(), "ImagingPlane", kCore, ids.id_for(imaging_plane_path(k)));
-  text_dataset(plane.id(), "description", "apical " + plane_name(k) + ", role " + role);
+  text_dataset(plane.id(), "description", "apical " + plane_group_name(k) + ", role " + role);
   scalar_dataset<float>(plane.id(), "excitation_lambda", float(facts.excitation_lambda_nm));
   scalar_dataset<float>(plane.id(), "imaging_rate", float(rate));
   text_dataset(plane.id(), "indicator", facts.indicator);
@@ -129,10 +128,10 @@ void copy_movie(const std::string& registered, size_t k, h5::Group& series) {
 
 void write_two_photon_series(h5::Group& root, size_t k, double rate, const NwbExportInputs& in, bool include_movie,
                              const std::string& final_path, const ObjectIds& ids) {
-  const std::string name = "TwoPhotonSeries_" + plane_name(k);
+  const std::string name = "TwoPhotonSeries_" + plane_group_name(k);
   h5::Group series = root.group("acquisition").create_group(name);
   mark_type(series.id(), "TwoPhotonSeries", kCore, ids.id_for("/acquisition/" + name));
-  text_attribute(series.id(), "description", "registered (motion-corrected) movie of apical " + plane_name(k));
+  text_attribute(series.id(), "description", "registered (motion-corrected) movie of apical " + plane_group_name(k));
   if (include_movie) {
     copy_movie(in.registered, k, series);
     text_attribute(series.dataset("data").id(), "unit", "a.u.");
@@ -148,7 +147,7 @@ void write_two_photon_series(h5::Group& root, size_t k, double rate, const NwbEx
 }
 
 void write_motion_shifts(h5::Group& ophys, size_t k, const RegisteredPlane& plane, const ObjectIds& ids) {
-  const std::string name = "MotionShifts_" + plane_name(k);
+  const std::string name = "MotionShifts_" + plane_group_name(k);
   h5::Group series = ophys.create_group(name);
   mark_type(series.id(), "TimeSeries", kCore, ids.id_for(std::string(kOphys) + "/" + name));
   text_attribute(series.id(), "description",
@@ -228,12 +227,12 @@ class TableWriter {
   std::vector<std::string> columns_;
 };
 
-std::string segmentation_path(size_t k) { return std::string(kOphys) + "/ImageSegmentation/PlaneSegmentation_" + plane_name(k); }
+std::string segmentation_path(size_t k) { return std::string(kOphys) + "/ImageSegmentation/PlaneSegmentation_" + plane_group_name(k); }
 
 void write_plane_segmentation(h5::Group& segmentation, size_t k, const RoiPlane& plane, const ObjectIds& ids) {
   const SparseMasks& m = plane.masks;
   const std::string path = segmentation_path(k);
-  h5::Group group = segmentation.create_group("PlaneSegmentation_" + plane_name(k));
+  h5::Group group = segmentation.create_group("PlaneSegmentation_" + plane_group_name(k));
   mark_type(group.id(), "PlaneSegmentation", kCore, ids.id_for(path));
   TableWriter table(std::move(group), path, m.count(), ids);
   std::vector<MaskPixel> pixels(m.pixels.size());
@@ -251,7 +250,7 @@ void write_plane_segmentation(h5::Group& segmentation, size_t k, const RoiPlane&
   table.text("kind", "soma or dendrite", kind);
   table.column<uint8_t>("accepted", "1 accepted ROI, 0 rejected candidate (as suite2p's iscell)", accepted);
   soft_link(table.group().id(), "imaging_plane", imaging_plane_path(k));
-  table.finish("ROIs of apical " + plane_name(k) + " (" + plane.role + " plane), accepted ROIs first");
+  table.finish("ROIs of apical " + plane_group_name(k) + " (" + plane.role + " plane), accepted ROIs first");
 }
 
 void write_roi_response(h5::Group& parent, const std::string& name, const arma::fmat& traces, const std::string& unit,
@@ -266,7 +265,7 @@ void write_roi_response(h5::Group& parent, const std::string& name, const arma::
   series.write<int32_t>("rois", rows);
   const h5::Dataset rois = series.dataset("rois");
   mark_type(rois.id(), "DynamicTableRegion", kCommon, ids.id_for(parent_path + "/" + name + "/rois"));
-  text_attribute(rois.id(), "description", "the accepted ROIs of " + plane_name(k));
+  text_attribute(rois.id(), "description", "the accepted ROIs of " + plane_group_name(k));
   reference_attribute(rois.id(), "table", segmentation_path(k));
   write_regular_time(series.id(), rate);
 }
@@ -280,10 +279,10 @@ void write_traces(h5::Group& ophys, const std::vector<TracesPlane>& traces, cons
     const TracesPlane& t = traces[k];
     const double rate = t.settings.frame_rate_hz;
     const std::string f_path = std::string(kOphys) + "/Fluorescence";
-    write_roi_response(fluorescence, "F_" + plane_name(k), t.f, "a.u.", k, rate, f_path, ids);
+    write_roi_response(fluorescence, "F_" + plane_group_name(k), t.f, "a.u.", k, rate, f_path, ids);
     if (!t.fneu.empty())
-      write_roi_response(fluorescence, "Neuropil_" + plane_name(k), t.fneu, "a.u.", k, rate, f_path, ids);
-    write_roi_response(dff, "DfOverF_" + plane_name(k), t.dff, "dimensionless", k, rate,
+      write_roi_response(fluorescence, "Neuropil_" + plane_group_name(k), t.fneu, "a.u.", k, rate, f_path, ids);
+    write_roi_response(dff, "DfOverF_" + plane_group_name(k), t.dff, "dimensionless", k, rate,
                        std::string(kOphys) + "/DfOverF", ids);
   }
 }

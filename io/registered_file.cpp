@@ -1,6 +1,7 @@
 #include "io/registered_file.hpp"
 
 #include "io/error.hpp"
+#include "io/plane_groups.hpp"
 #include "io/h5_columns.hpp"
 #include "io/h5_image.hpp"
 #include "io/page_cache.hpp"
@@ -15,7 +16,6 @@ using h5::read_if_present;
 using h5::shift_rows;
 using h5::shifts_of_rows;
 
-std::string plane_name(int k) { return "plane" + std::to_string(k); }
 
 hid_t movie_type(const std::string& dtype) {
   if (dtype == "int16") return H5T_NATIVE_INT16;
@@ -92,7 +92,7 @@ class RegisteredMovie : public Movie {
   explicit RegisteredMovie(const std::string& path) : path_(path), file_(h5::File::open_read(path)) {
     h5::Group root = file_.root();
     for (int k = 0;; ++k) {
-      std::string name = plane_name(k);
+      const std::string name = plane_group_name(size_t(k));
       if (!root.has(name)) break;
       h5::Group g = root.group(name);
       h5::Dataset movie = g.dataset("movie");
@@ -147,7 +147,7 @@ RegisteredWriter::RegisteredWriter(const std::string& path, const Provenance& pr
 h5::Dataset& RegisteredWriter::begin_plane(int plane, const std::string& role, double frame_rate_hz,
                                            const std::string& dtype, const RegisteredMovieShape& shape,
                                            int compression) {
-  plane_group_.emplace(root_.create_group(plane_name(plane)));
+  plane_group_.emplace(root_.create_group(plane_group_name(size_t(plane))));
   plane_group_->set_attribute("role", role);
   plane_group_->set_attribute("frame_rate_hz", frame_rate_hz);
   const uint64_t T = uint64_t(shape.frames), H = uint64_t(shape.height), W = uint64_t(shape.width);
@@ -191,7 +191,7 @@ std::vector<RegisteredPlane> read_registered(const std::string& path, const Regi
   const h5::File file = h5::File::open_read(path);
   const h5::Group root = file.root();
   std::vector<RegisteredPlane> planes;
-  for (int k = 0; root.has(plane_name(k)); ++k) planes.push_back(read_plane(root.group(plane_name(k)), selection));
+  for (const h5::Group& g : plane_groups(root)) planes.push_back(read_plane(g, selection));
   if (planes.empty()) throw file_error(path, "has no /plane0 (is it an apical registered.h5?)");
   return planes;
 }

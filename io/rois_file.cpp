@@ -1,6 +1,7 @@
 #include "io/rois_file.hpp"
 
 #include "io/error.hpp"
+#include "io/plane_groups.hpp"
 #include "io/h5_image.hpp"
 
 namespace apical {
@@ -21,7 +22,7 @@ void write_summary_images(h5::Group& g, const RoiPlane& plane) {
 void write_rois(h5::Group& root, const RoiFile& rois) {
   for (size_t k = 0; k < rois.planes.size(); ++k) {
     const RoiPlane& plane = rois.planes[k];
-    h5::Group g = root.create_group("plane" + std::to_string(k));
+    h5::Group g = root.create_group(plane_group_name(k));
     g.set_attribute("role", plane.role);
     write_masks(g, plane.masks);
     if (!plane.rejection.empty()) {
@@ -85,8 +86,8 @@ RoiFile read_rois(const std::string& path) {
   h5::File file = h5::File::open_read(path);
   h5::Group root = file.root();
   RoiFile rois;
-  for (int k = 0; root.has("plane" + std::to_string(k)); ++k) {
-    h5::Group g = root.group("plane" + std::to_string(k));
+  for (int k = 0; root.has(plane_group_name(size_t(k))); ++k) {
+    h5::Group g = root.group(plane_group_name(size_t(k)));
     RoiPlane plane;
     plane.role = g.string_attribute("role").value_or("");
     plane.masks = read_masks(g);
@@ -141,7 +142,7 @@ cv::Mat read_roi_image(const std::string& path, int plane, RoiImage image) {
                      : image == RoiImage::correlation ? "correlation_image"
                                                       : "soma_template_image";
   const h5::File file = h5::File::open_read(path);
-  const std::string group = "plane" + std::to_string(plane);
+  const std::string group = plane_group_name(size_t(plane));
   if (!file.root().has(group)) throw file_error(path, "has no /" + group);
   return h5::read_image(file.root().group(group), name);
 }

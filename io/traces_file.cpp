@@ -1,6 +1,7 @@
 #include "io/traces_file.hpp"
 
 #include "io/error.hpp"
+#include "io/plane_groups.hpp"
 #include "io/h5_columns.hpp"
 #include "io/h5_matrix.hpp"
 
@@ -8,8 +9,6 @@ namespace apical {
 namespace {
 
 using h5::read_if_present;
-
-std::string plane_name(int k) { return "plane" + std::to_string(k); }
 
 void write_settings(h5::Group& g, const TracesPlaneSettings& s) {
   g.set_attribute("role", s.role);
@@ -164,7 +163,7 @@ void write_traces_file(const std::string& path, const std::vector<TracesPlane>& 
   root.set_attribute("planes", int32_t(planes.size()));
   root.set_attribute("frames", int64_t(timebase.frames));
   for (size_t k = 0; k < planes.size(); ++k) {
-    h5::Group g = root.create_group(plane_name(int(k)));
+    h5::Group g = root.create_group(plane_group_name(k));
     write_whole_plane(g, planes[k]);
   }
   describe_output(root, traces_schema(), timebase);
@@ -180,7 +179,7 @@ TracesWriter::TracesWriter(const std::string& path, const Provenance& provenance
 
 TraceMatrixDatasets TracesWriter::begin_plane(int plane, const TracesPlaneSettings& settings, uint64_t rois,
                                               uint64_t chunk_rows, uint64_t chunk_frames) {
-  h5::Group g = root_.create_group(plane_name(plane));
+  h5::Group g = root_.create_group(plane_group_name(size_t(plane)));
   write_settings(g, settings);
   neuropil_estimated_[plane] = settings.neuropil_estimated;
   const uint64_t T = uint64_t(frames_);
@@ -191,7 +190,7 @@ TraceMatrixDatasets TracesWriter::begin_plane(int plane, const TracesPlaneSettin
 }
 
 void TracesWriter::finish_plane(int plane, const TracesRoiTable& table, const TracesEventTable& events) {
-  h5::Group g = root_.group(plane_name(plane));
+  h5::Group g = root_.group(plane_group_name(size_t(plane)));
   write_roi_table(g, table, neuropil_estimated_[plane]);
   write_events(g, events);
 }
@@ -205,7 +204,7 @@ std::vector<TracesPlane> read_traces(const std::string& path, const TraceMatrixS
   const h5::File file = h5::File::open_read(path);
   const h5::Group root = file.root();
   std::vector<TracesPlane> planes;
-  for (int k = 0; root.has(plane_name(k)); ++k) planes.push_back(read_plane(root.group(plane_name(k)), matrices));
+  for (const h5::Group& g : plane_groups(root)) planes.push_back(read_plane(g, matrices));
   if (planes.empty()) throw file_error(path, "holds no /plane0 traces (is it an apical traces.h5?)");
   return planes;
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "io/error.hpp"
+#include "io/plane_groups.hpp"
 #include "io/h5.hpp"
 #include "io/h5_columns.hpp"
 #include "io/h5_matrix.hpp"
@@ -27,7 +28,7 @@ void write_settings(h5::Group& root, const Truth& truth) {
 }
 
 void write_plane(h5::Group& root, size_t k, const TruthPlane& plane, double frame_rate_hz) {
-  h5::Group g = root.create_group("plane" + std::to_string(k));
+  h5::Group g = root.create_group(plane_group_name(k));
   g.set_attribute("role", plane.role);
   g.set_attribute("frame_rate_hz", frame_rate_hz);
   g.set_attribute("bidi_offset_px", double(plane.bidi_offset_px));
@@ -169,7 +170,7 @@ Truth read_truth(const std::string& path) {
   s.c_derr = root.number_attribute("c_derr").value_or(0);
   s.residual_noise = root.number_attribute("residual_noise").value_or(0);
   s.seed = root.unsigned_attribute("seed").value_or(0);
-  for (int k = 0; root.has("plane" + std::to_string(k)); ++k) truth.planes.push_back(read_plane(root.group("plane" + std::to_string(k))));
+  for (const h5::Group& g : plane_groups(root)) truth.planes.push_back(read_plane(g));
   const h5::Group pairs = root.group("pairs");
   truth.pair_soma_roi = pairs.read<int32_t>("soma_roi");
   truth.pair_dendrite_roi = pairs.read<int32_t>("dendrite_roi");
