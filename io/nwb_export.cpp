@@ -8,10 +8,11 @@
 
 #include "io/bci_log.hpp"
 #include "io/error.hpp"
-#include "io/plane_groups.hpp"
 #include "io/h5.hpp"
+#include "io/h5_columns.hpp"
 #include "io/h5_matrix.hpp"
 #include "io/nwb_h5.hpp"
+#include "io/plane_groups.hpp"
 #include "io/registered_file.hpp"
 #include "io/regress_file.hpp"
 #include "io/rois_file.hpp"
@@ -153,9 +154,7 @@ void write_motion_shifts(h5::Group& ophys, size_t k, const RegisteredPlane& plan
   text_attribute(series.id(), "description",
                  "rigid shift (dy, dx) of each raw frame's content relative to the reference: content at reference "
                  "(y, x) appears in the raw frame at (y + dy, x + dx)");
-  std::vector<float> rows;
-  for (const Shift& shift : plane.shifts) rows.insert(rows.end(), {shift.dy, shift.dx});
-  series.write<float>("data", rows, {plane.shifts.size(), 2});
+  series.write<float>("data", h5::shift_rows(plane.shifts), {plane.shifts.size(), 2});
   text_attribute(series.dataset("data").id(), "unit", "pixels");
   write_regular_time(series.id(), plane.frame_rate_hz);
 }

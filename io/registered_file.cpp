@@ -1,21 +1,20 @@
 #include "io/registered_file.hpp"
 
 #include "io/error.hpp"
-#include "io/plane_groups.hpp"
 #include "io/h5_columns.hpp"
 #include "io/h5_image.hpp"
 #include "io/page_cache.hpp"
+#include "io/plane_groups.hpp"
 
 namespace apical {
 
-std::string registered_movie_dataset(int plane) { return "/plane" + std::to_string(plane) + "/movie"; }
+std::string registered_movie_dataset(int plane) { return "/" + plane_group_name(size_t(plane)) + "/movie"; }
 
 namespace {
 
 using h5::read_if_present;
 using h5::shift_rows;
 using h5::shifts_of_rows;
-
 
 hid_t movie_type(const std::string& dtype) {
   if (dtype == "int16") return H5T_NATIVE_INT16;

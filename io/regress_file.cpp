@@ -514,9 +514,7 @@ namespace {
 
 // Columns [N, terms] of /glm as one column per statistic and term (e.g. beta_reward).
 void add_glm_columns(const h5::Group& glm, size_t n, RegressNeuronTable& table) {
-  std::vector<std::string> terms;
-  std::stringstream list(glm.string_attribute("terms").value_or(""));
-  for (std::string term; std::getline(list, term, ',');) terms.push_back(term);
+  const std::vector<std::string> terms = split(glm.string_attribute("terms").value_or(""));
   for (const std::string& name : glm.children()) {
     const h5::Dims dims = glm.dataset(name).dims();
     if (dims.size() != 2 || dims[0] != n || dims[1] != terms.size()) continue;

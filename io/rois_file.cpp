@@ -1,8 +1,8 @@
 #include "io/rois_file.hpp"
 
 #include "io/error.hpp"
-#include "io/plane_groups.hpp"
 #include "io/h5_image.hpp"
+#include "io/plane_groups.hpp"
 
 namespace apical {
 namespace {

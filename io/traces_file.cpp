@@ -1,9 +1,9 @@
 #include "io/traces_file.hpp"
 
 #include "io/error.hpp"
-#include "io/plane_groups.hpp"
 #include "io/h5_columns.hpp"
 #include "io/h5_matrix.hpp"
+#include "io/plane_groups.hpp"
 
 namespace apical {
 namespace {

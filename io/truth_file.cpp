@@ -3,10 +3,10 @@
 #include <cmath>
 
 #include "io/error.hpp"
-#include "io/plane_groups.hpp"
 #include "io/h5.hpp"
 #include "io/h5_columns.hpp"
 #include "io/h5_matrix.hpp"
+#include "io/plane_groups.hpp"
 #include "io/rois_file.hpp"
 #include "io/schema.hpp"
 
