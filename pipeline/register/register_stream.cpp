@@ -374,11 +374,12 @@ void register_plane(const Movie& movie, int plane, const RegisterOptions& option
   if (p.nonrigid || given_blocks) aligner.blocks = std::make_unique<BlockAligner>(ref.image, p);
   const bool with_blocks = aligner.blocks != nullptr;
 
+  const std::string dtype = output_type(options, movie.dtype());
   const Acquisition& a = movie.acquisition();
   h5::Dataset& movie_ds = writer.begin_plane(
-      plane, a.roles.size() > size_t(plane) ? a.roles[size_t(plane)] : std::string("unknown"), a.frame_rate_hz,
-      output_type(options, movie.dtype()), RegisteredMovieShape{T, movie.height(), movie.width()}, options.compression);
-  RegisteredFramesWriter frames_writer(movie_ds, output_type(options, movie.dtype()));
+      plane, a.roles.size() > size_t(plane) ? a.roles[size_t(plane)] : std::string("unknown"), a.frame_rate_hz, dtype,
+      RegisteredMovieShape{T, movie.height(), movie.width()}, options.compression);
+  RegisteredFramesWriter frames_writer(movie_ds, dtype);
   reset_accumulators(acc, T, movie.height(), movie.width(), with_blocks);
 
   const int batch = std::max(1, options.batch_size);
