@@ -291,11 +291,29 @@ MovieSpec movie_spec(const Invocation& inv, const std::vector<std::string>& path
   return spec;
 }
 
+std::string docs_page(const std::string& command) {
+  static const std::map<std::string, std::string> pages = {
+      {"info", "file-formats.md"}, {"simulate", "evaluate.md"}, {"register", "register.md"},
+      {"segment", "segment.md"},   {"extract", "extract.md"},   {"regress", "regress.md"},
+      {"figures", "regress.md"},   {"qc", "qc.md"},             {"run", "sessions.md"},
+      {"plan", "workflows.md"},    {"export", "nwb.md"},        {"import", "nwb.md"},
+      {"evaluate", "evaluate.md"}, {"track", "track.md"},       {"place", "place.md"},
+      {"curate", "curation.md"}};
+  const auto page = pages.find(command);
+  return "docs/" + (page == pages.end() ? std::string("commands.md") : page->second);
+}
+
 void print_help(const Command& command, std::ostream& out) {
   Usage usage = command.usage();
   out << "usage: " << usage.synopsis << "\n\n" << usage.description << "\n\n";
   out << usage.options << "\n" << shared_options() << "\n";
   out << "Exit codes: 0 ok, 1 bad input or usage, 2 internal error.\n";
+  // The page beside the source this binary was built from, when it is still there.
+  const std::string page = docs_page(command.name);
+  const std::filesystem::path built_beside = std::filesystem::path(APICAL_SOURCE_DIR) / page;
+  out << "Documentation: " << page;
+  if (std::filesystem::exists(built_beside)) out << " (" << built_beside.string() << ")";
+  out << "\n";
 }
 
 Invocation parse_invocation(const Command& command, int argc, char** argv) {

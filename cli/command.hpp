@@ -63,6 +63,9 @@ struct Command {
   int (*run)(const Invocation&);
 };
 
+// The reference page of a command in the source tree ("docs/register.md").
+std::string docs_page(const std::string& command);
+
 // The dispatch table (cli/main.cpp).
 const std::vector<Command>& commands();
 

@@ -22,7 +22,7 @@ Usage export_usage() {
       "Fluorescence (F, neuropil) and DfOverF; the trials, cursor, target and control of the BCI log;\n"
       "the soma-dendrite pairs; and regress.h5's per-neuron results as a table. Facts NWB requires that\n"
       "apical's files do not hold come from the [nwb] section of apical.ini or these options; a missing\n"
-      "one is an error naming its key. The mapping is in README (Formats: NWB).";
+      "one is an error naming its key. The mapping is in docs/nwb.md.";
   u.options.add_options()
       ("input", po::value<std::vector<std::string>>()->required(), "SESSION folder")
       ("nwb", po::value<std::string>()->default_value(""), "the NWB file to write")

@@ -1,6 +1,6 @@
 #pragma once
 // apical export: one NWB 2.6 file per session, from apical's own outputs (registered.h5,
-// rois.h5, traces.h5, regress.h5) and the BCI log. The mapping is in README (Formats: NWB).
+// rois.h5, traces.h5, regress.h5) and the BCI log. The mapping is in docs/nwb.md.
 #include <cmath>
 #include <string>
 

@@ -391,7 +391,7 @@ void describe_output(h5::Group& root, const FileSchema& schema, const Timebase& 
 std::string schema_markdown() {
   std::ostringstream out;
   for (const FileSchema* s : all_schemas()) {
-    out << "#### `" << s->file << "` (" << s->written_by << ")\n\n" << s->description << ".\n\n";
+    out << "## `" << s->file << "` (" << s->written_by << ")\n\n" << s->description << ".\n\n";
     out << "| dataset | dimensions | units | description |\n|---|---|---|---|\n";
     for (const DatasetSchema& d : s->datasets) {
       std::string text = d.description;

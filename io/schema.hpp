@@ -2,7 +2,7 @@
 // The layout of apical's own HDF5 files, as data: one table per file naming every dataset
 // with its dimensions, units, description and enumeration labels. Writers annotate their
 // output from it (so every dataset explains itself to h5py or MATLAB users), a test checks
-// that every dataset a pipeline run writes is in it, and the README's tables are printed
+// that every dataset a pipeline run writes is in it, and the tables in docs/file-formats.md are printed
 // from it (`apical info --schema`).
 #include <cstdint>
 #include <string>
@@ -60,7 +60,7 @@ Timebase timebase_of_inputs(const std::vector<std::string>& inputs);
 // unknown), /timestamps (s), then describe_datasets.
 void describe_output(h5::Group& root, const FileSchema& schema, const Timebase& timebase);
 
-// Markdown tables of every file's datasets (for the README).
+// Markdown tables of every file's datasets (for docs/file-formats.md).
 std::string schema_markdown();
 
 }  // namespace apical

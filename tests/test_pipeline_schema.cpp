@@ -1,6 +1,6 @@
 // Every output explains itself: a pipeline run's files hold no dataset without units, a
 // description and dimension labels, enumerations carry labels, every file carries its
-// timebase; and the README's file tables are the schema's.
+// timebase. (That docs/file-formats.md prints the schema is checked in test_cli_docs.cpp.)
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -68,16 +68,4 @@ TEST_CASE("every dataset of every output of a pipeline run has units, a descript
   const auto times = regress.root().read<double>("timestamps");
   REQUIRE(times.size() == 1200);
   CHECK(times[30] == Approx(1.0).margin(1e-6));  // the simulator's 30 Hz clock
-}
-
-TEST_CASE("the README's tables of apical's files are the schema's (apical info --schema)", "[schema]") {
-  std::ifstream in(std::string(APICAL_SOURCE_DIR) + "/README.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string readme = text.str();
-  const std::string begin = "<!-- schema:begin (apical info --schema) -->\n", end = "<!-- schema:end -->";
-  const size_t b = readme.find(begin), e = readme.find(end);
-  REQUIRE(b != std::string::npos);
-  REQUIRE(e != std::string::npos);
-  CHECK(readme.substr(b + begin.size(), e - b - begin.size()) == schema_markdown());
 }

@@ -9,7 +9,7 @@
 // (radii in units of the soma diameter), of its local contrast, of the correlation image
 // over the centre, and of the local brightness. The weights were fitted by logistic
 // regression to manual soma labels of a real recording (scripts/train_soma_model.py, the
-// neurofinder development rows; see README "Segmentation"). Being radial and scaled by the
+// neurofinder development rows; see docs/segment.md). Being radial and scaled by the
 // diameter, the template applies to cells of any size and orientation.
 #include <string>
 #include <vector>
