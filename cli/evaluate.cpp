@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
 #include "cli/command.hpp"
 #include "io/atomic_output.hpp"
@@ -21,7 +22,7 @@ Usage evaluate_usage() {
   Usage u;
   u.synopsis =
       "apical evaluate [options] SESSION [--truth TRUTH.h5] [-o scores.csv]\n"
-      "       apical evaluate --manual LABELS [--plane K] SESSION|rois.h5 [-o scores.csv]";
+      "       apical evaluate --manual LABELS [--plane K] [--rows A:B] [--cols A:B] SESSION|rois.h5 [-o scores.csv]";
   u.description =
       "Compares every stage output present in SESSION/apical/ with the ground truth written by\n"
       "apical simulate (default SESSION.truth.h5 beside the folder) and prints the scores:\n"
@@ -36,7 +37,9 @@ Usage evaluate_usage() {
       "0 = background). Precision, recall and F1 by centroid distance <= 5 px and by IoU >= 0.5,\n"
       "each with optimal one-to-one matching, and an overlay PNG of found against manual ROIs.\n"
       "It also measures where the labels sit relative to the ROIs they match (median offset) and,\n"
-      "when that rounds to a pixel or more, scores IoU again with the labels moved back by it.";
+      "when that rounds to a pixel or more, scores IoU again with the labels moved back by it.\n"
+      "--rows A:B / --cols A:B score one part of the field (e.g. rows a model was not fitted on):\n"
+      "only labels and ROIs whose centroid lies in it count.";
   u.options.add_options()
       ("input", po::value<std::vector<std::string>>()->required(), "SESSION folder")
       ("truth", po::value<std::string>()->default_value(""), "truth file (default SESSION.truth.h5)")
@@ -46,6 +49,10 @@ Usage evaluate_usage() {
       ("manual-dataset", po::value<std::string>()->default_value(""),
        "HDF5 label image: dataset path (default: the only 2-D dataset)")
       ("plane", po::value<int>()->default_value(-1), "with --manual: the plane scored (-1: the first soma plane)")
+      ("rows", po::value<std::string>()->default_value(""),
+       "with --manual: score only labels and ROIs whose centroid lies in rows A:B (half-open, from 0)")
+      ("cols", po::value<std::string>()->default_value(""),
+       "with --manual: score only labels and ROIs whose centroid lies in columns A:B (half-open, from 0)")
       ("overlay", po::value<std::string>()->default_value(""),
        "with --manual: overlay PNG (default qc/manual.png beside rois.h5; 'none' to skip)");
   u.positional.add("input", 1);
@@ -83,15 +90,22 @@ int evaluate_manual_run(const Invocation& inv, const std::string& labels_path) {
   const fs::path input = inv.get<std::vector<std::string>>("input").at(0);
   const std::string rois_path = fs::is_directory(input) ? (input / "apical" / "rois.h5").string() : input.string();
   if (!fs::exists(rois_path)) throw file_error(rois_path, "not found (run apical segment first)");
+  FieldPart part;
+  std::tie(part.row_begin, part.row_end) = parse_pixel_range(inv.get<std::string>("rows"), "--rows");
+  std::tie(part.col_begin, part.col_end) = parse_pixel_range(inv.get<std::string>("cols"), "--cols");
   const ManualEvaluation e = evaluate_against_manual(rois_path, labels_path, inv.get<int>("plane"),
-                                                     inv.get<std::string>("manual-dataset"));
+                                                     inv.get<std::string>("manual-dataset"), part);
   print_scores(inv, e.rows);
   std::string overlay = inv.get<std::string>("overlay");
   if (overlay.empty()) overlay = (fs::path(rois_path).parent_path() / "qc" / "manual.png").string();
   if (overlay != "none") plot::write_png(overlay, e.overlay);
   if (const std::string csv = inv.get<std::string>("output"); !csv.empty()) write_scores_csv(csv, e.rows, inv.force);
   std::ostringstream what;
-  what << std::fixed << std::setprecision(3) << "plane " << e.plane << ": " << e.scores.centroid.found << " ROIs against "
+  what << std::fixed << std::setprecision(3) << "plane " << e.plane;
+  if (!part.whole())
+    what << " rows " << part.row_begin << ":" << (part.row_end < 0 ? std::string("end") : std::to_string(part.row_end))
+         << " cols " << part.col_begin << ":" << (part.col_end < 0 ? std::string("end") : std::to_string(part.col_end));
+  what << ": " << e.scores.centroid.found << " ROIs against "
        << e.scores.centroid.labelled << " manual (" << e.format << "); centroid P/R/F1 " << e.scores.centroid.precision
        << "/" << e.scores.centroid.recall << "/" << e.scores.centroid.f1 << ", IoU P/R/F1 " << e.scores.iou.precision
        << "/" << e.scores.iou.recall << "/" << e.scores.iou.f1;

@@ -7,6 +7,8 @@
 #include "io/atomic_output.hpp"
 #include "io/error.hpp"
 #include "io/registered_file.hpp"
+#include "io/soma_model_file.hpp"
+#include "pipeline/segment/segment_anatomy.hpp"
 #include "pipeline/reporting/qc_rois.hpp"
 #include "pipeline/segment/segment_stream.hpp"
 
@@ -41,6 +43,9 @@ Usage segment_usage() {
        "typical soma diameter: 'auto' (estimated from the summary images), px (e.g. 9 or 9px), or um with the "
        "pixel size from the movie's metadata or apical.ini (e.g. 12um)")
       ("dendrite-length", value_default<float>(12.0f), "longest single dendrite segment, px")
+      ("soma-model", po::value<std::string>()->default_value(""),
+       "soma template weights (JSON from scripts/train_soma_model.py --json) instead of the built-in ones, "
+       "e.g. a model fitted on another part of the field")
       ("soma-threshold", value_default<float>(4.0f),
        "soma seeds: robust z-score of the blob-filtered correlation image, at least this")
       ("dendrite-threshold", value_default<float>(4.0f),
@@ -84,6 +89,12 @@ SegmentOptions segment_options(const Invocation& inv) {
   set_soma_diameter(o, inv.get<std::string>("soma-diameter"));
   o.soma.dendrite_max_length_px = o.dendrite.dendrite_max_length_px = inv.get<float>("dendrite-length");
   o.soma.threshold = inv.get<float>("soma-threshold");
+  if (const std::string model = inv.get<std::string>("soma-model"); !model.empty()) {
+    o.soma.soma_model = read_soma_model(model);
+    if (o.soma.soma_model.weights.size() != size_t(soma_template_feature_count()))
+      throw file_error(model, "holds " + std::to_string(o.soma.soma_model.weights.size()) + " weights; the soma template has " +
+                                  std::to_string(soma_template_feature_count()) + " features");
+  }
   o.dendrite.threshold = inv.get<float>("dendrite-threshold");
   o.dendrite.merge_min_correlation = inv.get<float>("dendrite-merge-correlation");
   o.soma.max_rois = o.dendrite.max_rois = inv.get<int>("max-rois");

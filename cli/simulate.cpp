@@ -60,7 +60,8 @@ Usage simulate_usage() {
       ("seed", po::value<uint64_t>()->default_value(d.seed), "random seed")
       ("preset", po::value<std::string>()->default_value("default"),
        "'default', or 'dense-cortex': ring somata with dark nuclei, ~230 per 512x512 px, touching; uneven "
-       "illumination and vignetting; neuropil with processes (sets --neurons/--distractors unless given)")
+       "illumination and vignetting; neuropil with processes (sets --neurons/--distractors unless given); or "
+       "'irregular-somata': star-shaped somata, radius 4-8 um, with off-centre nuclei")
       ("frames-per-file", po::value<int>()->default_value(1000), "volumes per TIFF file (ScanImage splits files)");
   u.positional.add("input", 1);
   return u;

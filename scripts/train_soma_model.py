@@ -2,6 +2,11 @@
 """Fits the soma template of pipeline/segment/segment_anatomy.cpp to manual soma labels.
 
 Usage: scripts/train_soma_model.py ROIS_H5 REGIONS_JSON > pipeline/segment/segment_soma_model.hpp
+       scripts/train_soma_model.py ROIS_H5 REGIONS_JSON --rows A:B --json > model.json
+
+--rows A:B fits on image rows [A, B) only (pixels and the labels whose centroid lies there) and
+skips the folds; --json writes the weights for `apical segment --soma-model FILE` instead of
+the C++ header (scripts/heldout_rois.py fits on one part of a field and scores on another).
 
 ROIS_H5 is apical segment's output on the labelled recording (its plane0 mean and
 correlation images are used, so the features are those apical computes); REGIONS_JSON holds
@@ -60,7 +65,11 @@ def features(mean,corr,d):
     I=np.log(np.maximum(gblur(mean,3*d),1e-6)); I=I-np.median(I); F.append(I.astype(np.float32))
 
     return np.array(F)
-rois_h5, regions = sys.argv[1], sys.argv[2]
+args=sys.argv[1:]; as_json='--json' in args; args=[a for a in args if a!='--json']
+fit_rows=None
+if '--rows' in args:
+    i=args.index('--rows'); a,b=args[i+1].split(':'); fit_rows=(int(a),int(b)); del args[i:i+2]
+rois_h5, regions = args[0], args[1]
 f=h5py.File(rois_h5,'r'); mean=f['plane0/mean_image'][:]; corr=f['plane0/correlation_image'][:]
 H,W=mean.shape
 R=json.load(open(regions)); tc=np.array([np.mean(r['coordinates'],0) for r in R])
@@ -90,6 +99,14 @@ def DISC(r):
     y,x=np.mgrid[-r:r+1,-r:r+1]; return np.hypot(y,x)<r+0.5
 def score(model): mu,sd,w=model; return (((Fr-mu)/sd)@w[:-1]+w[-1]).reshape(H,W)
 allpix=np.stack(np.mgrid[0:H,0:W],-1).reshape(-1,2)
+if fit_rows is not None:
+    # Only this part of the field: its pixels, and the labels centred in it (the distance to
+    # every label still rules out negatives next to a cell just across the edge).
+    sel=(allpix[:,0]>=fit_rows[0])&(allpix[:,0]<fit_rows[1])
+    mu,sd,w=train(sel)
+    json.dump({'fitted_on_rows':list(fit_rows),'feature_mean':[float('%.6g'%v) for v in mu],
+               'feature_scale':[float('%.6g'%v) for v in sd],'weights':[float('%.6g'%v) for v in w[:-1]],
+               'bias':float('%.6g'%w[-1])},sys.stdout); print(); sys.exit(0)
 folds=[(1,0,W//2),(1,W//2,W),(0,0,H//2),(0,H//2,H)]
 stats={}
 for ax,lo,hi in folds:

@@ -629,7 +629,7 @@ std::vector<Roi> bright_mean_somata(const cv::Mat& mean_image, const std::vector
 std::vector<Roi> template_somata(const cv::Mat& mean_image, const cv::Mat& correlation, const std::vector<Roi>& rois,
                                  const SegmentParams& params) {
   const float d = params.soma_diameter_px;
-  const cv::Mat score = soma_template_score(mean_image, correlation, d);
+  const cv::Mat score = soma_template_score(mean_image, correlation, d, params.soma_model);
   const int radius = std::max(2, int(std::lround(0.78f * d)));
   std::vector<SomaCandidate> peaks = score_peaks(score, radius, params.template_floor, std::max(0, params.border_px));
   const cv::Mat owned = owned_mask(rois, score.size());

@@ -29,6 +29,7 @@
 
 #include "core/image.hpp"
 #include "core/roi_codes.hpp"
+#include "io/soma_model_file.hpp"
 
 namespace apical {
 
@@ -160,6 +161,9 @@ struct SegmentParams {
   // soma-sized noise blobs the template cannot tell from cells (measured: >= 18 for 95% of
   // the accepted candidates of a 600-frame real recording, 3-8 on noise of a 100-frame one).
   float template_min_contrast_z = 15.0f;
+  // The template's weights; empty: the model built in (segment_soma_model.hpp, fitted by
+  // scripts/train_soma_model.py). `apical segment --soma-model FILE` reads another one.
+  SomaModel soma_model;
   // Dendrite plane only (refine_rois): pieces whose binned traces correlate at least this
   // much after correcting for noise (r / sqrt(reliability_a * reliability_b)) and whose
   // pixels come within merge_max_gap_px are one ROI, as long as the merged ROI spans at

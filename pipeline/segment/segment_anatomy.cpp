@@ -166,13 +166,24 @@ std::vector<cv::Mat> soma_template_features(const cv::Mat& mean_image, const cv:
   return features;
 }
 
-cv::Mat soma_template_score(const cv::Mat& mean, const cv::Mat& correlation, float diameter_px) {
+int soma_template_feature_count() { return kFeatures; }
+
+cv::Mat soma_template_score(const cv::Mat& mean, const cv::Mat& correlation, float diameter_px,
+                            const SomaModel& model) {
   const std::vector<cv::Mat> features = soma_template_features(mean, correlation, diameter_px);
   if (int(features.size()) != kFeatures) throw std::logic_error("soma template: feature count mismatch");
-  cv::Mat score(mean.size(), CV_32F, cv::Scalar(kSomaBias));
+  const bool builtin = model.builtin();
+  if (!builtin && (model.weights.size() != size_t(kFeatures) || model.feature_mean.size() != size_t(kFeatures) ||
+                   model.feature_scale.size() != size_t(kFeatures)))
+    throw InputError("soma model: " + std::to_string(model.weights.size()) + " weights, the template has " +
+                     std::to_string(kFeatures) + " features");
+  cv::Mat score(mean.size(), CV_32F, cv::Scalar(builtin ? kSomaBias : model.bias));
   for (int k = 0; k < kFeatures; ++k) {
-    const float a = kSomaWeights[k] / kSomaFeatureScale[k];
-    const float b = -a * kSomaFeatureMean[k];
+    const float weight = builtin ? kSomaWeights[k] : model.weights[size_t(k)];
+    const float scale = builtin ? kSomaFeatureScale[k] : model.feature_scale[size_t(k)];
+    const float centre = builtin ? kSomaFeatureMean[k] : model.feature_mean[size_t(k)];
+    const float a = weight / scale;
+    const float b = -a * centre;
     score += features[size_t(k)] * a + b;
   }
   return score;

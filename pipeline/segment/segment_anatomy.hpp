@@ -16,6 +16,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "pipeline/segment/segment.hpp"
+
 namespace apical {
 
 // (mean - local mean) / local RMS, both Gaussian-weighted with this sigma (px): vignetting
@@ -26,8 +28,13 @@ cv::Mat local_contrast_normalise(const cv::Mat& image, float sigma);
 // comment). `correlation` may be empty (treated as zero activity).
 std::vector<cv::Mat> soma_template_features(const cv::Mat& mean, const cv::Mat& correlation, float diameter_px);
 
-// Log-odds that a soma is centred at each pixel (CV_32F).
-cv::Mat soma_template_score(const cv::Mat& mean, const cv::Mat& correlation, float diameter_px);
+// Log-odds that a soma is centred at each pixel (CV_32F), by `model` (empty: the built-in one).
+// InputError when the model's feature count is not the template's.
+cv::Mat soma_template_score(const cv::Mat& mean, const cv::Mat& correlation, float diameter_px,
+                            const SomaModel& model = {});
+
+// How many features the template computes (what a SomaModel must hold).
+int soma_template_feature_count();
 
 struct DiameterEstimate {
   float diameter_px = 0;

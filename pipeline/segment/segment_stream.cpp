@@ -94,7 +94,7 @@ void resolve_soma_diameter(PlaneSegmentation& plane, SegmentParams& params) {
     plane.diameter_method = estimate.method;
   }
   plane.soma_diameter_px = params.soma_diameter_px;
-  plane.template_score = soma_template_score(plane.mean, plane.correlation, params.soma_diameter_px);
+  plane.template_score = soma_template_score(plane.mean, plane.correlation, params.soma_diameter_px, params.soma_model);
 }
 
 }  // namespace

@@ -70,6 +70,30 @@ std::vector<std::vector<uint32_t>> moved_rois(const std::vector<std::vector<uint
 
 }  // namespace
 
+std::pair<int, int> parse_pixel_range(const std::string& text, const std::string& option) {
+  if (text.empty()) return {0, -1};
+  const size_t colon = text.find(':');
+  auto number = [&](const std::string& part) {
+    if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos)
+      throw InputError(option + ": '" + text + "' is not a pixel range A:B (two whole numbers, A < B)");
+    return std::stoi(part);
+  };
+  if (colon == std::string::npos) number("");
+  const int begin = number(text.substr(0, colon)), end = number(text.substr(colon + 1));
+  if (begin >= end) throw InputError(option + ": '" + text + "' is empty (A:B needs A < B)");
+  return {begin, end};
+}
+
+std::vector<std::vector<uint32_t>> rois_in_part(const std::vector<std::vector<uint32_t>>& rois, int width,
+                                                const FieldPart& part) {
+  std::vector<std::vector<uint32_t>> kept;
+  for (const auto& roi : rois) {
+    const RoiStats s = shape_stats(roi, width);
+    if (!roi.empty() && part.holds(s.cy, s.cx)) kept.push_back(roi);
+  }
+  return kept;
+}
+
 ManualScores score_against_manual(const std::vector<std::vector<uint32_t>>& found,
                                   const std::vector<std::vector<uint32_t>>& labelled, int width, int height,
                                   double max_distance_px, double min_iou) {
@@ -105,7 +129,7 @@ cv::Mat render_manual_overlay(const cv::Mat& mean_image, const std::vector<std::
 }
 
 ManualEvaluation evaluate_against_manual(const std::string& rois_path, const std::string& labels_path, int plane,
-                                         const std::string& labels_dataset) {
+                                         const std::string& labels_dataset, const FieldPart& part) {
   const RoiFile rois = accepted_rois(read_rois(rois_path), rois_path);
   if (plane < 0)
     for (size_t k = 0; k < rois.planes.size() && plane < 0; ++k)
@@ -115,10 +139,18 @@ ManualEvaluation evaluate_against_manual(const std::string& rois_path, const std
     throw file_error(rois_path, "has no plane " + std::to_string(plane) + " (" + std::to_string(rois.planes.size()) +
                                     " planes)");
   const SparseMasks& masks = rois.planes[size_t(plane)].masks;
-  const ManualLabels labels = read_manual_labels(labels_path, masks.height, masks.width, labels_dataset);
+  ManualLabels labels = read_manual_labels(labels_path, masks.height, masks.width, labels_dataset);
   std::vector<std::vector<uint32_t>> found;
   for (size_t i = 0; i < masks.count(); ++i) found.push_back(masks.roi_pixels(i));
+  if (part.row_begin >= masks.height || part.col_begin >= masks.width)
+    throw file_error(rois_path, "is " + std::to_string(masks.height) + "x" + std::to_string(masks.width) +
+                                    " px: --rows/--cols start outside it");
+  if (!part.whole()) {
+    found = rois_in_part(found, masks.width, part);
+    labels.rois = rois_in_part(labels.rois, masks.width, part);
+  }
   ManualEvaluation e;
+  e.part = part;
   e.plane = plane;
   e.format = labels.format;
   e.scores = score_against_manual(found, labels.rois, masks.width, masks.height);
@@ -136,6 +168,12 @@ ManualEvaluation evaluate_against_manual(const std::string& rois_path, const std
   e.rows.push_back({"manual", subject + "/iou_aligned", "f1", e.scores.iou_aligned.f1});
   e.rows.push_back({"manual", subject, "found", double(found.size())});
   e.rows.push_back({"manual", subject, "labelled", double(labels.rois.size())});
+  if (!part.whole()) {
+    e.rows.push_back({"manual", subject + "/part", "row_begin", double(part.row_begin)});
+    e.rows.push_back({"manual", subject + "/part", "row_end", double(part.row_end < 0 ? masks.height : part.row_end)});
+    e.rows.push_back({"manual", subject + "/part", "col_begin", double(part.col_begin)});
+    e.rows.push_back({"manual", subject + "/part", "col_end", double(part.col_end < 0 ? masks.width : part.col_end)});
+  }
   e.overlay = render_manual_overlay(read_roi_image(rois_path, plane, RoiImage::mean), found, labels.rois, e.scores);
   return e;
 }

@@ -46,17 +46,37 @@ ManualScores score_against_manual(const std::vector<std::vector<uint32_t>>& foun
 cv::Mat render_manual_overlay(const cv::Mat& mean_image, const std::vector<std::vector<uint32_t>>& found,
                               const std::vector<std::vector<uint32_t>>& labelled, const ManualScores& scores);
 
+// A part of the field scored on its own (`--rows A:B`, `--cols A:B`): half-open pixel ranges
+// [begin, end); end < 0 means "to the edge". A label or ROI belongs to the part when its
+// centroid does, so a cell is counted once, in the part that holds most of it.
+struct FieldPart {
+  int row_begin = 0, row_end = -1, col_begin = 0, col_end = -1;
+  bool whole() const { return row_begin == 0 && row_end < 0 && col_begin == 0 && col_end < 0; }
+  bool holds(double y, double x) const {
+    return y >= row_begin && (row_end < 0 || y < row_end) && x >= col_begin && (col_end < 0 || x < col_end);
+  }
+};
+
+// "A:B" -> [A, B) (A, B >= 0, A < B); InputError naming `option` otherwise. Empty: whole range.
+std::pair<int, int> parse_pixel_range(const std::string& text, const std::string& option);
+
+// The ROIs (ascending pixel indices of a `width`-wide image) whose centroid lies in `part`.
+std::vector<std::vector<uint32_t>> rois_in_part(const std::vector<std::vector<uint32_t>>& rois, int width,
+                                                const FieldPart& part);
+
 // What `apical evaluate --manual` reports for one plane of a rois.h5.
 // Scores plane `plane` (-1: the first soma plane) of rois.h5's accepted ROIs against the
 // labels file (see io/manual_labels.hpp). InputError naming the file for bad input.
 struct ManualEvaluation;
+// With a `part`, only labels and ROIs whose centroid falls in it are scored.
 ManualEvaluation evaluate_against_manual(const std::string& rois_path, const std::string& labels_path, int plane,
-                                         const std::string& labels_dataset = "");
+                                         const std::string& labels_dataset = "", const FieldPart& part = {});
 
 struct ManualEvaluation {
   int plane = 0;
   std::string format;        // of the labels file
   ManualScores scores;
+  FieldPart part;
   std::vector<ScoreRow> rows;  // stage "manual", subject plane{k}/centroid | plane{k}/iou
   cv::Mat overlay;           // BGR
 };

@@ -220,7 +220,12 @@ void add_kernel(float* trace, int64_t length, int64_t t0, float amplitude, const
 
 void apply_preset(SimulationParams& p, const std::string& preset) {
   if (preset == "default") return;
-  if (preset != "dense-cortex") throw InputError("--preset: '" + preset + "' is not 'default' or 'dense-cortex'");
+  if (preset == "irregular-somata") {
+    p.irregular_somata = true;
+    return;
+  }
+  if (preset != "dense-cortex")
+    throw InputError("--preset: '" + preset + "' is not 'default', 'dense-cortex' or 'irregular-somata'");
   p.dense_cortex = true;
   // ~230 somata per 512 x 512 px at 1 µm/px, a fifth of them unpaired distractors.
   const double area = double(p.height) * p.width * p.pixel_size_um * p.pixel_size_um;

@@ -51,6 +51,9 @@ struct SimulationParams {
   // lit (a smooth gain field and vignetting towards the corners); the neuropil holds thin,
   // static processes. Density and cell size come from apply_preset.
   bool dense_cortex = false;
+  // --preset irregular-somata: star-shaped somata (mean radius 4-8 µm, 3-6 lobes) with
+  // off-centre nuclei, at the default density (simulate_irregular.cpp).
+  bool irregular_somata = false;
   // Optogenetic experiment (--opto): on a random opto_trial_fraction of the trials, NDNF+
   // interneurons are driven from the trial's start frame to its end frame. On those frames
   // the dendrite's gain on the somatic amplitude is scaled by opto_dendrite_gain:
@@ -64,8 +67,9 @@ struct SimulationParams {
   int blank_rows = -1;
 };
 
-// Presets by name: "default" (no change) or "dense-cortex" (sets dense_cortex, and the
-// paired neurons and distractors for ~230 somata per 512x512 field). InputError otherwise.
+// Presets by name: "default" (no change), "dense-cortex" (sets dense_cortex, and the
+// paired neurons and distractors for ~230 somata per 512x512 field) or "irregular-somata"
+// (sets irregular_somata). InputError otherwise.
 void apply_preset(SimulationParams& params, const std::string& preset);
 
 // Throws InputError naming the offending parameter.

@@ -230,8 +230,13 @@ void place_somata(const SimulationParams& p, Rng& rng, Canvas& canvas, Simulated
     for (int attempt = 0; attempt < 2000 && !placed; ++attempt) {
       // Dense cortex: smaller ring cells (9-12 µm) with dark nuclei; else 13-16 µm.
       const double a = (p.dense_cortex ? rng.uniform(4.5, 6.0) : rng.uniform(6.5, 8.0)) * um, b = a * rng.uniform(0.8, 1.0);
-      const Shape shape = soma_shape(rng.uniform(0, p.height), rng.uniform(0, p.width), a, b,
-                                     rng.uniform(0, M_PI), rng.uniform(350, 700), p.dense_cortex ? 0.85 : 0.65);
+      Shape shape = soma_shape(rng.uniform(0, p.height), rng.uniform(0, p.width), a, b,
+                               rng.uniform(0, M_PI), rng.uniform(350, 700), p.dense_cortex ? 0.85 : 0.65);
+      if (p.irregular_somata) {  // a star-shaped cell instead (the ellipse's draws keep the stream)
+        shape.clear();
+        for (const SomaPixel& q : irregular_soma_shape(rng, rng.uniform(0, p.height), rng.uniform(0, p.width), um))
+          shape.push_back({q.y, q.x, q.f0});
+      }
       if (canvas.fits(shape)) {
         canvas.place(shape, 0, plane.rois);
         placed = true;

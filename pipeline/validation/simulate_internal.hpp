@@ -71,6 +71,14 @@ class Rng {
 std::vector<std::vector<int>> build_geometry(const SimulationParams& p,
                                              std::vector<SimulatedPlane>& planes);
 
+// --preset irregular-somata (simulate_irregular.cpp): a star-shaped soma (mean radius 4-8 µm,
+// 3-6 lobes) with an off-centre dark nucleus, centred near (cy, cx): pixels and resting counts.
+struct SomaPixel {
+  int y, x;
+  float f0;
+};
+std::vector<SomaPixel> irregular_soma_shape(Rng& rng, double cy, double cx, double px_per_um);
+
 // Peak-normalised GCaMP-like kernel sampled at frames: (1 - e^{-t/rise}) e^{-t/decay}.
 std::vector<float> calcium_kernel(double frame_rate_hz, double rise_s, double decay_s);
 // trace[t0 + i] += amplitude * kernel[i] within bounds.
