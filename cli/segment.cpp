@@ -1,4 +1,5 @@
 // apical segment: soma and dendrite ROIs per plane, soma<->dendrite pairing -> rois.h5 (+ qc/rois.png).
+#include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <sstream>
@@ -43,6 +44,8 @@ Usage segment_usage() {
        "typical soma diameter: 'auto' (estimated from the summary images), px (e.g. 9 or 9px), or um with the "
        "pixel size from the movie's metadata or apical.ini (e.g. 12um)")
       ("dendrite-length", value_default<float>(12.0f), "longest single dendrite segment, px")
+      ("template-threshold", value_default<float>(SegmentParams{}.template_threshold),
+       "soma template: candidates accepted at this log-odds or more (lower: more cells, less precision)")
       ("soma-model", po::value<std::string>()->default_value(""),
        "soma template weights (JSON from scripts/train_soma_model.py --json) instead of the built-in ones, "
        "e.g. a model fitted on another part of the field")
@@ -89,6 +92,8 @@ SegmentOptions segment_options(const Invocation& inv) {
   set_soma_diameter(o, inv.get<std::string>("soma-diameter"));
   o.soma.dendrite_max_length_px = o.dendrite.dendrite_max_length_px = inv.get<float>("dendrite-length");
   o.soma.threshold = inv.get<float>("soma-threshold");
+  o.soma.template_threshold = inv.get<float>("template-threshold");
+  if (!std::isfinite(o.soma.template_threshold)) throw InputError("--template-threshold must be a finite log-odds");
   if (const std::string model = inv.get<std::string>("soma-model"); !model.empty()) {
     o.soma.soma_model = read_soma_model(model);
     if (o.soma.soma_model.weights.size() != size_t(soma_template_feature_count()))
