@@ -484,7 +484,10 @@ cv::Mat owned_mask(const std::vector<Roi>& rois, cv::Size size) {
 
 // Gives every free pixel (label -1) within `radius` of a centre to the nearest such centre
 // (ties: the earlier centre): touching cells split along the line midway between them.
-void claim_discs(cv::Mat& label, const std::vector<cv::Point2f>& centres, const std::vector<int>& ids, float radius) {
+// With `value` and `levels` (one per centre), a pixel is claimed only where value >= that
+// centre's level.
+void claim_discs(cv::Mat& label, const std::vector<cv::Point2f>& centres, const std::vector<int>& ids, float radius,
+                 const cv::Mat& value = cv::Mat(), const std::vector<float>& levels = {}) {
   const int h = label.rows, w = label.cols, reach = int(std::ceil(radius));
   cv::Mat distance(h, w, CV_32F, cv::Scalar(std::numeric_limits<float>::infinity()));
   std::vector<std::pair<uint32_t, int>> claims;
@@ -494,6 +497,7 @@ void claim_discs(cv::Mat& label, const std::vector<cv::Point2f>& centres, const 
       for (int x = std::max(0, cx - reach); x <= std::min(w - 1, cx + reach); ++x) {
         const float dist = std::hypot(float(y) - centres[k].y, float(x) - centres[k].x);
         if (dist > radius || label.at<int>(y, x) != -1 || !(dist < distance.at<float>(y, x))) continue;
+        if (!levels.empty() && !(value.at<float>(y, x) >= levels[k])) continue;
         distance.at<float>(y, x) = dist;
         claims.emplace_back(uint32_t(y * w + x), ids[k]);
       }
@@ -542,18 +546,46 @@ std::vector<std::vector<uint32_t>> template_discs(const std::vector<SomaCandidat
 
 // Soma plane: a correlation region holds the most active part of a cell, often only its
 // core (about half the labelled cell body on a real recording). Each region is completed
-// with the free pixels within d/2 of its centroid, so the ROI covers the soma.
-void complete_soma_discs(cv::Mat& label, const std::vector<std::vector<uint32_t>>& pixels,
-                         const std::vector<bool>& plausible, float diameter) {
+// with the free pixels within d/2 of its centroid, so the ROI covers the soma. Where the
+// mean image shows the cell standing out of its surround, only pixels at least
+// mean_grow_fraction of the way from the surround to the region's own level are taken:
+// a cell smaller than the typical diameter, or not round, keeps its own outline instead of
+// becoming a disc of the typical size. Holes left inside (a dark nucleus) are then filled.
+void complete_soma_discs(cv::Mat& label, std::vector<std::vector<uint32_t>>& pixels, const std::vector<bool>& plausible,
+                         const cv::Mat& mean_image, const SegmentParams& params) {
+  const float diameter = params.soma_diameter_px;
+  const bool gated = !mean_image.empty() && params.mean_grow_fraction > 0;
+  cv::Mat value, background;
+  if (gated) {
+    cv::Mat m;
+    mean_image.copyTo(m);
+    cv::patchNaNs(m, 0);
+    value = detail::gaussian_blur(m, 1.0f);
+    background = detail::gaussian_blur(m, diameter);
+  }
   std::vector<cv::Point2f> centres;
   std::vector<int> ids;
+  std::vector<float> levels;
   for (size_t k = 0; k < pixels.size(); ++k) {
     if (pixels[k].empty() || !plausible[k]) continue;
     const RoiStats st = shape_stats(pixels[k], label.cols);
     centres.emplace_back(st.cx, st.cy);
     ids.push_back(int(k));
+    if (!gated) continue;
+    std::vector<float> inside;
+    for (uint32_t p : pixels[k]) inside.push_back(value.at<float>(int(p) / label.cols, int(p) % label.cols));
+    std::nth_element(inside.begin(), inside.begin() + inside.size() / 2, inside.end());
+    const float own = inside[inside.size() / 2];
+    const float surround = background.at<float>(std::clamp(int(std::lround(st.cy)), 0, label.rows - 1),
+                                                std::clamp(int(std::lround(st.cx)), 0, label.cols - 1));
+    // A cell no brighter than its surround in the mean image: the disc, as before.
+    levels.push_back(own > surround ? surround + params.mean_grow_fraction * (own - surround)
+                                    : -std::numeric_limits<float>::infinity());
   }
-  claim_discs(label, centres, ids, 0.5f * diameter);
+  claim_discs(label, centres, ids, 0.5f * diameter, value, levels);
+  if (!gated) return;
+  pixels = pixels_by_label(label, pixels.size());
+  for (int id : ids) fill_holes(label, id, pixels[size_t(id)]);
 }
 
 // Soma plane: cell bodies that are bright in the mean image but did not correlate (inactive
@@ -743,7 +775,7 @@ std::vector<Roi> detect_rois(const cv::Mat& mean, const cv::Mat& max, const cv::
       fill_holes(label, int(k), pixels[k]);
       plausible[k] = plausible_soma(shape_stats(pixels[k], label.cols), params);
     }
-    complete_soma_discs(label, pixels, plausible, d);
+    complete_soma_discs(label, pixels, plausible, mean, params);
     pixels = pixels_by_label(label, kept.size());
   }
 
