@@ -91,6 +91,7 @@ FileSchema make_rois() {
        kRejectionLabels},
       {"plane{k}/source", {"roi"}, "1", "what found the candidate",
        kSourceLabels},
+      {"plane{k}/curated", {"roi"}, "1", "1 = a person decided the ROI's acceptance (apical curate), 0 = the detector did", "0=detector;1=curated"},
       {"plane{k}/stats/area", {"roi"}, "px", "mask pixels"},
       {"plane{k}/stats/centroid_x", {"roi"}, "px", "weighted centroid, column"},
       {"plane{k}/stats/centroid_y", {"roi"}, "px", "weighted centroid, row"},
