@@ -1,5 +1,6 @@
 #include "io/curation_file.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <utility>
@@ -79,6 +80,25 @@ CurationDecisions read_curation_file(const std::string& path) {
     out.decisions.push_back(d);
   }
   return out;
+}
+
+CuratedRoisIdentity rois_identity(const std::string& created_utc, const RoiFile& rois) {
+  CuratedRoisIdentity id{created_utc, {}, {}};
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a over what ROI indices refer to
+  auto mix = [&hash](uint64_t value) {
+    for (int byte = 0; byte < 8; ++byte) hash = (hash ^ ((value >> (8 * byte)) & 0xff)) * 1099511628211ull;
+  };
+  for (const RoiPlane& p : rois.planes) {
+    id.rois_per_plane.push_back(int64_t(p.masks.count()));
+    for (uint64_t offset : p.masks.offsets) mix(offset);
+    for (uint32_t pixel : p.masks.pixels) mix(pixel);
+    for (uint8_t code : p.rejection) mix(code);
+    for (uint8_t flag : p.curated) mix(flag);
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  id.fingerprint = text;
+  return id;
 }
 
 std::string curation_json(const CurationDecisions& decisions) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "io/rois_file.hpp"
+
 namespace apical {
 
 struct RoiDecision {
@@ -37,6 +39,9 @@ struct CurationDecisions {
 // Reads a decisions file. InputError naming the file for anything that is not one:
 // malformed JSON, a missing or wrongly typed field, a negative index, an ROI decided twice.
 CurationDecisions read_curation_file(const std::string& path);
+// The identity of a rois.h5 as the ROI page records it: its created_utc, ROI counts per
+// plane, and an FNV-1a fingerprint of the masks, their order, rejection codes and curated flags.
+CuratedRoisIdentity rois_identity(const std::string& created_utc, const RoiFile& rois);
 // The JSON text of `decisions` (what the ROI page saves), indented.
 std::string curation_json(const CurationDecisions& decisions);
 

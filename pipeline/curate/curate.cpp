@@ -1,7 +1,6 @@
 #include "pipeline/curate/curate.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <numeric>
 
@@ -84,25 +83,6 @@ RoiPlane reordered_plane(const RoiPlane& in, const std::vector<size_t>& order, s
 }
 
 }  // namespace
-
-CuratedRoisIdentity rois_identity(const std::string& created_utc, const RoiFile& rois) {
-  CuratedRoisIdentity id{created_utc, {}, {}};
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a over what ROI indices refer to
-  auto mix = [&hash](uint64_t value) {
-    for (int byte = 0; byte < 8; ++byte) hash = (hash ^ ((value >> (8 * byte)) & 0xff)) * 1099511628211ull;
-  };
-  for (const RoiPlane& p : rois.planes) {
-    id.rois_per_plane.push_back(int64_t(p.masks.count()));
-    for (uint64_t offset : p.masks.offsets) mix(offset);
-    for (uint32_t pixel : p.masks.pixels) mix(pixel);
-    for (uint8_t code : p.rejection) mix(code);
-    for (uint8_t flag : p.curated) mix(flag);
-  }
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
-  id.fingerprint = text;
-  return id;
-}
 
 CurationResult apply_curation(const RoiFile& rois, const CurationDecisions& decisions,
                               const std::string& decisions_path, const std::string& rois_path) {

@@ -32,9 +32,6 @@ struct CurationResult {
   size_t pairs_dropped = 0;            // pairs whose soma or dendrite was rejected by hand
 };
 
-// The identity of a rois.h5 as the ROI page records it: created_utc and ROI counts per plane.
-CuratedRoisIdentity rois_identity(const std::string& created_utc, const RoiFile& rois);
-
 // Applies `decisions` to `rois` (pure: no files). InputError naming `decisions_path` for a
 // plane out of range or an ROI that does not exist.
 CurationResult apply_curation(const RoiFile& rois, const CurationDecisions& decisions,
