@@ -16,6 +16,11 @@
 
 namespace apical {
 
+// The rejection code of an ROI rejected by hand (beside the detector's 1, 2, 3, ... in
+// /plane{k}/rejection; far from them so that new detector reasons never collide).
+inline constexpr uint8_t kCuratedRejection = 100;
+inline constexpr const char* kCuratedRejectionLabel = "100=curated (rejected by hand, apical curate)";
+
 struct RoiDecision {
   int plane = 0;
   int64_t roi = 0;  // index into the plane's ROI list of that rois.h5 (accepted first)

@@ -14,11 +14,6 @@
 
 namespace apical {
 
-// The rejection code of an ROI rejected by hand (beside the detector's 1, 2, 3, ... in
-// /plane{k}/rejection; far from them so that new detector reasons never collide).
-inline constexpr uint8_t kCuratedRejection = 100;
-inline constexpr const char* kCuratedRejectionLabel = "100=curated (rejected by hand, apical curate)";
-
 // What a curation changed, per plane.
 struct PlaneCuration {
   size_t accepted_before = 0, accepted_after = 0;

@@ -13,7 +13,7 @@ body{font-family:sans-serif;margin:1.5em;color:#222}
 h1{font-size:130%;margin:.2em 0}
 .help{color:#555;max-width:70em}
 #main{display:flex;gap:1.5em;align-items:flex-start}
-#planes{display:flex;flex-wrap:wrap;gap:1em}
+#planes{display:flex;flex-direction:column;gap:1em}
 figure{margin:0}
 figcaption{font-size:90%;margin:.2em 0}
 svg.plane{background:#000;image-rendering:pixelated;cursor:crosshair}
@@ -23,7 +23,7 @@ path.roi.accepted.dendrite{stroke:#56b4e9}
 path.roi.rejected{stroke:#9a9a9a;stroke-dasharray:2 2}
 path.roi.you-accepted{stroke:#00e060;stroke-width:2.2}
 path.roi.you-rejected{stroke:#ff3030;stroke-width:2.2;stroke-dasharray:3 2}
-path.roi.selected{stroke:#fff;stroke-width:3;stroke-dasharray:none}
+path.roi.selected{stroke:#fff !important;stroke-width:3 !important;stroke-dasharray:none !important}
 #side{min-width:24em;max-width:30em;position:sticky;top:1em}
 #side table{border-collapse:collapse;font-size:90%}
 #side td{padding:.1em .6em .1em 0}
@@ -31,7 +31,7 @@ button{margin:.2em .3em .2em 0;padding:.3em .8em}
 #decisions{width:100%;height:12em;font-family:monospace;font-size:85%}
 .legend span{display:inline-block;margin-right:1em;font-size:85%}
 .swatch{display:inline-block;width:1.2em;height:.25em;vertical-align:middle;margin-right:.3em}
-#trace{background:#fafafa;border:1px solid #ddd}
+#trace{background:#fafafa;border:1px solid #ddd;max-width:100%}
 </style></head><body>
 <h1>%TITLE%</h1>
 <p class=help>Every candidate ROI is outlined: accepted somata orange, accepted dendrites blue,
