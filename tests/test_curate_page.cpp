@@ -3,6 +3,7 @@
 // (The page in a real browser: tests/browser/curation_round_trip.py.)
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <regex>
 
@@ -11,6 +12,7 @@
 #include "io/curation_file.hpp"
 #include "io/provenance.hpp"
 #include "io/rois_file.hpp"
+#include "io/traces_file.hpp"
 #include "pipeline/curate/curate.hpp"
 #include "pipeline/reporting/qc_rois_page.hpp"
 #include "tests/test_support.hpp"
@@ -66,6 +68,13 @@ TEST_CASE("the ROI page embeds every candidate, its state, the images and matchi
       CHECK(roi.contains("t") == (i < truth.accepted_count()));
       if (roi.contains("t")) CHECK(roi["t"].size() == 300);  // 300 frames: fewer than 400 bins, kept whole
     }
+  }
+  // The page's trace is traces.h5's dF/F (in thousandths).
+  const std::vector<TracesPlane> traces = read_traces(traces_path, {.dff = true});
+  const auto& shown = data["planes"][0]["rois"][0]["t"];
+  for (size_t t = 0; t < 300; ++t) {
+    if (!std::isfinite(traces[0].dff(0, t))) continue;
+    CHECK(shown[t].get<double>() / 1000 == Approx(traces[0].dff(0, t)).margin(0.0006));
   }
 
   // After a curation the traces belong to the old ROIs: the page leaves them out and says why.

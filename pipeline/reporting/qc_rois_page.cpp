@@ -99,7 +99,8 @@ json code_labels(const std::string& labels) {
 
 double rounded(double v, double scale) { return std::isfinite(v) ? std::round(v * scale) / scale : 0.0; }
 
-// dF/F downsampled to kTraceBins means (NaN frames left out; a bin of NaN only: null).
+// dF/F downsampled to kTraceBins means (NaN frames left out; a bin of NaN only: null), in
+// thousandths of dF/F as whole numbers (a third of the page's size for decimals).
 json downsampled(const arma::fmat& dff, size_t row) {
   const size_t frames = dff.n_cols, bins = std::min<size_t>(frames, kTraceBins);
   json trace = json::array();
@@ -108,7 +109,7 @@ json downsampled(const arma::fmat& dff, size_t row) {
     size_t n = 0;
     for (size_t t = b * frames / bins; t < (b + 1) * frames / bins; ++t)
       if (std::isfinite(dff(row, t))) sum += dff(row, t), ++n;
-    trace.push_back(n ? json(rounded(sum / double(n), 1000)) : json(nullptr));
+    trace.push_back(n ? json(int64_t(std::llround(std::clamp(sum / double(n), -1e6, 1e6) * 1000))) : json(nullptr));
   }
   return trace;
 }

@@ -135,7 +135,7 @@ function showImage(which) {
 function drawTrace(p, i) {
   const svg = $("trace");
   while (svg.firstChild) svg.removeChild(svg.firstChild);
-  const t = roi(p, i).t;
+  const t = roi(p, i).t && roi(p, i).t.map((v) => v === null ? null : v / 1000);  // stored in thousandths
   if (!t) {
     $("trace-note").textContent = roi(p, i).rej === 0 ? (A.traces_note || "no trace for this ROI") :
       "No trace: rejected candidates are not extracted. Accept it, apply with apical curate and run apical run --update to see it.";
