@@ -1,5 +1,6 @@
 #include "io/curation_file.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -27,6 +28,8 @@ json parse_json(const std::string& path) {
 int64_t index_field(const json& entry, const char* name, const std::string& path, const std::string& where) {
   if (!entry.contains(name) || !entry[name].is_number_integer())
     throw file_error(path, where + ": \"" + name + "\" must be a whole number");
+  if (entry[name].is_number_unsigned() && entry[name].get<uint64_t>() > uint64_t(INT64_MAX))
+    return INT64_MAX;  // no file has that many; the caller says it is out of range
   const int64_t value = entry[name].get<int64_t>();
   if (value < 0) throw file_error(path, where + ": \"" + name + "\" is " + std::to_string(value) + " (indices start at 0)");
   return value;
@@ -36,7 +39,7 @@ RoiDecision read_decision(const json& entry, size_t i, const std::string& path) 
   const std::string where = "decision " + std::to_string(i);
   if (!entry.is_object()) throw file_error(path, where + " is not an object {\"plane\", \"roi\", \"accepted\"}");
   RoiDecision d;
-  d.plane = int(std::min<int64_t>(index_field(entry, "plane", path, where), 1 << 30));
+  d.plane = index_field(entry, "plane", path, where);
   d.roi = index_field(entry, "roi", path, where);
   if (!entry.contains("accepted") || !entry["accepted"].is_boolean())
     throw file_error(path, where + ": \"accepted\" must be true or false");
@@ -71,7 +74,7 @@ CurationDecisions read_curation_file(const std::string& path) {
     throw file_error(path, "\"apical_curation\" is " + doc["apical_curation"].dump() + "; this apical reads version 1");
   CurationDecisions out;
   if (doc.contains("rois_h5")) out.rois_h5 = read_identity(doc["rois_h5"], path);
-  std::set<std::pair<int, int64_t>> seen;
+  std::set<std::pair<int64_t, int64_t>> seen;
   for (size_t i = 0; i < doc["decisions"].size(); ++i) {
     const RoiDecision d = read_decision(doc["decisions"][i], i, path);
     if (!seen.insert({d.plane, d.roi}).second)

@@ -22,7 +22,7 @@ inline constexpr uint8_t kCuratedRejection = 100;
 inline constexpr const char* kCuratedRejectionLabel = "100=curated (rejected by hand, apical curate)";
 
 struct RoiDecision {
-  int plane = 0;
+  int64_t plane = 0;
   int64_t roi = 0;  // index into the plane's ROI list of that rois.h5 (accepted first)
   bool accepted = true;
 };

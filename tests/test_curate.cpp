@@ -196,6 +196,9 @@ TEST_CASE("curate names the file and the problem, and leaves rois.h5 as it was",
   fails_with(R"({"decisions": [{"plane": 0, "roi": 1, "accepted": false})", "is not valid JSON");
   fails_with(R"({"decisions": [{"plane": 0, "roi": 1, "accepted": "no"}]})", "\"accepted\" must be true or false");
   fails_with(R"({"decisions": [{"plane": 0, "roi": -1, "accepted": true}]})", "indices start at 0");
+  fails_with(R"({"decisions": [{"plane": 0, "roi": 18446744073709551615, "accepted": true}]})", "does not exist");
+  fails_with(R"({"decisions": [{"plane": 99999999999, "roi": 0, "accepted": true}]})", "plane 99999999999 is out of range");
+  fails_with(R"({"decisions": [{"plane": 0, "roi": 1.5, "accepted": true}]})", "\"roi\" must be a whole number");
   fails_with(R"({"decisions": [{"plane": 0, "roi": 1, "accepted": true}, {"plane": 0, "roi": 1, "accepted": false}]})",
              "decided twice");
   fails_with(R"([1, 2])", "not an apical decisions file");

@@ -77,6 +77,11 @@ TEST_CASE("the ROI page embeds every candidate, its state, the images and matchi
     CHECK(shown[t].get<double>() / 1000 == Approx(traces[0].dff(0, t)).margin(0.0006));
   }
 
+  // A session name cannot end the page's script element early.
+  const std::string odd = roi_page_html(rois_path, traces_path, "a</script><b>&");
+  CHECK(page_data(odd)["session"] == "a</script><b>&");
+  CHECK(odd.find("<title>apical ROIs: a&lt;/script&gt;&lt;b&gt;&amp;</title>") != std::string::npos);
+
   // After a curation the traces belong to the old ROIs: the page leaves them out and says why.
   const std::string decisions = (dir / "d.json").string();
   std::ofstream(decisions) << curation_json({id, {{0, 0, false}}});

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string plane_roi(int plane, int64_t roi) {
+std::string plane_roi(int64_t plane, int64_t roi) {
   return "plane " + std::to_string(plane) + " ROI " + std::to_string(roi);
 }
 
