@@ -107,4 +107,14 @@ TEST_CASE("apical qc writes and links the ROI page, and writes none without rois
   std::ifstream index(session + "/apical/qc/index.html");
   const std::string text((std::istreambuf_iterator<char>(index)), std::istreambuf_iterator<char>());
   CHECK(text.find("href=\"rois.html\"") != std::string::npos);
+
+  // A broken rois.h5: the report is still written and says why there is no ROI page.
+  std::filesystem::remove(session + "/apical/qc/rois.html");
+  std::ofstream(session + "/apical/rois.h5", std::ios::trunc) << "not HDF5";
+  REQUIRE(run_apical("qc " + session + " -q").exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(session + "/apical/qc/rois.html"));
+  std::ifstream broken(session + "/apical/qc/index.html");
+  const std::string said((std::istreambuf_iterator<char>(broken)), std::istreambuf_iterator<char>());
+  CHECK(said.find("No ROI page: ") != std::string::npos);
+  CHECK(said.find("rois.h5") != std::string::npos);
 }

@@ -181,16 +181,21 @@ std::string roi_page_html(const std::string& rois_path, const std::string& trace
   return roi_page_document("apical ROIs: " + session, data.dump());
 }
 
-bool write_roi_page(const fs::path& apical_dir) {
+RoiPage write_roi_page(const fs::path& apical_dir) {
   const fs::path rois = apical_dir / "rois.h5";
-  if (!fs::exists(rois)) return false;
+  if (!fs::exists(rois)) return {};
   const std::string session = apical_dir.parent_path().filename().string();
-  const std::string html = roi_page_html(rois.string(), (apical_dir / "traces.h5").string(), session);
+  std::string html;
+  try {
+    html = roi_page_html(rois.string(), (apical_dir / "traces.h5").string(), session);
+  } catch (const std::exception& e) {  // a broken input: the report says so and goes on
+    return {false, e.what()};
+  }
   fs::create_directories(apical_dir / "qc");
   AtomicOutput out(apical_dir / "qc" / "rois.html", true);
   out.write(html);
   out.commit();
-  return true;
+  return {true, ""};
 }
 
 }  // namespace apical

@@ -9,9 +9,15 @@
 
 namespace apical {
 
+struct RoiPage {
+  bool written = false;
+  std::string problem;  // why not, when rois.h5 exists but cannot be read ("" otherwise)
+};
+
 // Writes apical_dir/qc/rois.html from apical_dir/rois.h5 (and traces.h5 when it was made from
-// that rois.h5). Returns false, writing nothing, when there is no rois.h5.
-bool write_roi_page(const std::filesystem::path& apical_dir);
+// that rois.h5). Writes nothing when there is no rois.h5, or one that cannot be read (the QC
+// report then says why); an error writing the page is an InputError as for any output.
+RoiPage write_roi_page(const std::filesystem::path& apical_dir);
 
 // The page's HTML (for tests): from rois.h5 at `rois_path`, traces.h5 at `traces_path` (may
 // not exist), titled with `session`.
