@@ -62,7 +62,9 @@ std::string png_data_uri(const cv::Mat& image) {
   return "data:image/png;base64," + base64(png);
 }
 
-// The outline of ROI i as an SVG path in pixel coordinates (pixel (x, y) spans x..x+1).
+// The outline of ROI i as an SVG path in pixel coordinates (pixel (x, y) spans x..x+1): the
+// contour of the mask at half-pixel resolution, grown by a quarter pixel, so it runs just
+// outside the ROI's pixels and a one-pixel-wide dendrite still has an inside to click.
 std::string outline_path(const SparseMasks& masks, size_t i) {
   const std::vector<uint32_t> px = masks.roi_pixels(i);
   if (px.empty()) return "";
@@ -71,15 +73,17 @@ std::string outline_path(const SparseMasks& masks, size_t i) {
     const int y = int(p) / masks.width, x = int(p) % masks.width;
     y0 = std::min(y0, y), x0 = std::min(x0, x), y1 = std::max(y1, y), x1 = std::max(x1, x);
   }
-  cv::Mat mask = cv::Mat::zeros(y1 - y0 + 3, x1 - x0 + 3, CV_8U);  // 1 px border: contours close
+  cv::Mat mask = cv::Mat::zeros(y1 - y0 + 3, x1 - x0 + 3, CV_8U);  // 1 px border: room to grow
   for (uint32_t p : px) mask.at<uchar>(int(p) / masks.width - y0 + 1, int(p) % masks.width - x0 + 1) = 1;
+  cv::Mat half;
+  cv::resize(mask, half, {}, 2, 2, cv::INTER_NEAREST);
+  cv::dilate(half, half, cv::Mat::ones(3, 3, CV_8U));
   std::vector<std::vector<cv::Point>> contours;
-  cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  cv::findContours(half, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
   std::ostringstream d;
   for (const auto& contour : contours) {
-    for (size_t k = 0; k < contour.size(); ++k)
-      d << (k ? "L" : "M") << contour[k].x + x0 - 1 + 0.5 << " " << contour[k].y + y0 - 1 + 0.5;
-    if (contour.size() == 1) d << "h0.01";  // a single pixel: a dot the stroke makes visible
+    for (size_t k = 0; k < contour.size(); ++k)  // half-pixel (u, v) has its centre at (u + 0.5) / 2
+      d << (k ? "L" : "M") << (contour[k].x + 0.5) / 2 + x0 - 1 << " " << (contour[k].y + 0.5) / 2 + y0 - 1;
     d << "Z";
   }
   return d.str();

@@ -112,7 +112,16 @@ def roi_masks(rois_h5, plane):
         return masks, g["accepted"][:].tolist(), g["rejection"][:].tolist(), curated
 
 
-def curate_in_browser(web, page, accepted_roi, rejected_roi):
+def thinnest_dendrite(rois_h5):
+    """The dendrite-plane ROI with the fewest pixels (the hardest to hit)."""
+    import h5py
+    with h5py.File(rois_h5, "r") as f:
+        offsets = f["plane1/roi_offsets"][:]
+        sizes = offsets[1:] - offsets[:-1]
+        return int(sizes.argmin())
+
+
+def curate_in_browser(web, page, accepted_roi, rejected_roi, dendrite_roi):
     web.s("POST", "/url", {"url": "file://" + page})
     # An accepted soma: its trace and features show; reject it.
     web.click("#roi-0-%d" % accepted_roi)
@@ -126,6 +135,10 @@ def curate_in_browser(web, page, accepted_roi, rejected_roi):
     check(web.text("#selected") == "plane 0, ROI %d" % rejected_roi, "clicking ROI %d selects it" % rejected_roi)
     check("rejected" in web.text("#status"), "the detector's rejection reason is shown")
     web.click("#accept")
+    # A dendrite of the dendrite plane is as clickable (its outline has an inside).
+    web.click("#roi-1-%d" % dendrite_roi)
+    check(web.text("#selected") == "plane 1, ROI %d" % dendrite_roi, "clicking dendrite %d selects it" % dendrite_roi)
+    check("dendrite" in web.text("#features"), "it is shown as a dendrite")
     web.click("#save")
     return json.loads(web.prop("#decisions", "value"))
 
@@ -163,7 +176,8 @@ def main():
         os.makedirs(downloads)
         web = WebDriver(DRIVER, CHROMIUM, downloads)
         try:
-            shown = curate_in_browser(web, os.path.join(session, "apical", "qc", "rois.html"), accepted_roi, rejected_roi)
+            shown = curate_in_browser(web, os.path.join(session, "apical", "qc", "rois.html"), accepted_roi, rejected_roi,
+                                      thinnest_dendrite(rois_h5))
         finally:
             web.close()
         check(shown["decisions"] == [{"plane": 0, "roi": min(accepted_roi, rejected_roi), "accepted": accepted_roi > rejected_roi},
