@@ -82,33 +82,55 @@ RoiPlane reordered_plane(const RoiPlane& in, const std::vector<size_t>& order, s
   return out;
 }
 
-}  // namespace
-
-CurationResult apply_curation(const RoiFile& rois, const CurationDecisions& decisions,
-                              const std::string& decisions_path, const std::string& rois_path) {
-  check_decisions(rois, decisions, decisions_path);
+// Sets each decided ROI's rejection code and curated flag, counting per plane.
+RoiFile decided_rois(const RoiFile& rois, const CurationDecisions& decisions, std::vector<PlaneCuration>& counts) {
   RoiFile decided = rois;
-  CurationResult result;
-  result.planes.resize(rois.planes.size());
+  counts.assign(rois.planes.size(), {});
   for (size_t k = 0; k < decided.planes.size(); ++k) {
     RoiPlane& p = decided.planes[k];
-    result.planes[k].accepted_before = p.accepted_count();
+    counts[k].accepted_before = p.accepted_count();
     if (p.rejection.empty()) p.rejection.assign(p.masks.count(), 0);  // older files: every ROI accepted
     if (p.curated.empty()) p.curated.assign(p.masks.count(), 0);
   }
   for (const RoiDecision& d : decisions.decisions) {
     RoiPlane& p = decided.planes[size_t(d.plane)];
-    PlaneCuration& counts = result.planes[size_t(d.plane)];
+    PlaneCuration& c = counts[size_t(d.plane)];
     const size_t i = size_t(d.roi);
-    counts.changed += (p.rejection[i] == 0) != d.accepted;
-    (d.accepted ? counts.accepted_by_hand : counts.rejected_by_hand) += 1;
+    c.changed += (p.rejection[i] == 0) != d.accepted;
+    (d.accepted ? c.accepted_by_hand : c.rejected_by_hand) += 1;
     p.rejection[i] = d.accepted ? 0 : kCuratedRejection;
     p.curated[i] = 1;
     if (!d.accepted) p.rejection_labels = with_curated_label(p.rejection_labels);
   }
-  // New index of every old ROI, per plane; pairs follow their ROIs.
-  std::vector<std::vector<size_t>> new_index(decided.planes.size());
+  return decided;
+}
+
+// The pairs with their ROIs' new indices; a pair with a rejected end is dropped (counted).
+std::vector<RoiPair> moved_pairs(const std::vector<RoiPair>& pairs, const std::vector<std::vector<size_t>>& new_index,
+                                 const std::vector<PlaneCuration>& planes, size_t& dropped) {
+  std::vector<RoiPair> kept;
+  for (const RoiPair& pair : pairs) {
+    const size_t sp = size_t(pair.soma_plane), dp = size_t(pair.dendrite_plane);
+    RoiPair moved = pair;
+    moved.soma_roi = int(new_index[sp][size_t(pair.soma_roi)]);
+    moved.dendrite_roi = int(new_index[dp][size_t(pair.dendrite_roi)]);
+    if (size_t(moved.soma_roi) < planes[sp].accepted_after && size_t(moved.dendrite_roi) < planes[dp].accepted_after)
+      kept.push_back(moved);
+    else
+      ++dropped;
+  }
+  return kept;
+}
+
+}  // namespace
+
+CurationResult apply_curation(const RoiFile& rois, const CurationDecisions& decisions,
+                              const std::string& decisions_path, const std::string& rois_path) {
+  check_decisions(rois, decisions, decisions_path);
+  CurationResult result;
+  const RoiFile decided = decided_rois(rois, decisions, result.planes);
   result.rois = decided;
+  std::vector<std::vector<size_t>> new_index(decided.planes.size());  // old index -> new, per plane
   for (size_t k = 0; k < decided.planes.size(); ++k) {
     const std::vector<size_t> order = accepted_first(decided.planes[k].rejection);
     new_index[k].resize(order.size());
@@ -116,17 +138,7 @@ CurationResult apply_curation(const RoiFile& rois, const CurationDecisions& deci
     result.rois.planes[k] = reordered_plane(decided.planes[k], order, k, rois_path);
     result.planes[k].accepted_after = result.rois.planes[k].accepted_count();
   }
-  result.rois.pairs.clear();
-  for (const RoiPair& pair : decided.pairs) {
-    const size_t sp = size_t(pair.soma_plane), dp = size_t(pair.dendrite_plane);
-    RoiPair moved = pair;
-    moved.soma_roi = int(new_index[sp][size_t(pair.soma_roi)]);
-    moved.dendrite_roi = int(new_index[dp][size_t(pair.dendrite_roi)]);
-    const bool both_accepted = size_t(moved.soma_roi) < result.planes[sp].accepted_after &&
-                               size_t(moved.dendrite_roi) < result.planes[dp].accepted_after;
-    if (both_accepted) result.rois.pairs.push_back(moved);
-    else ++result.pairs_dropped;
-  }
+  result.rois.pairs = moved_pairs(decided.pairs, new_index, result.planes, result.pairs_dropped);
   return result;
 }
 
