@@ -190,17 +190,32 @@ std::map<std::string, std::string> Invocation::parameters() const {
 
 bool Invocation::output_is_current(const std::string& output, const std::vector<std::string>& inputs) const {
   if (!update || !fs::exists(output)) return false;
+  bool curated = false;
   try {
     const RecordedProvenance made = read_provenance(output);
     const bool same = made.parameters == parameters_text(parameters()) && made.input_provenance == describe_inputs(inputs);
-    if (!same) return false;
+    // A file curated by hand stands for the run it was curated from (see curated_output_is_current).
+    curated = !same && curated_output_is_current(made, inputs);
+    if (!same && !curated) return false;
   } catch (const std::exception&) {
     return false;  // unreadable or not ours: redo the work
   }
   std::error_code ec;
   fs::last_write_time(output, fs::file_time_type::clock::now(), ec);
-  note(*this, output + " is up to date (same parameters and inputs); skipped");
+  note(*this, output + (curated ? " is up to date (curated by hand from candidates made with the same parameters and "
+                                  "inputs); kept"
+                                : " is up to date (same parameters and inputs); skipped"));
   return true;
+}
+
+bool Invocation::curated_output_is_current(const RecordedProvenance& made, const std::vector<std::string>& inputs) const {
+  if (!made.curated) return false;
+  if (made.curated_from_parameters == parameters_text(parameters()) &&
+      made.curated_from_input_provenance == describe_inputs(inputs))
+    return true;
+  note(*this, "the output was curated by hand (" + made.command_line + ") but its candidates were made with other "
+              "parameters or inputs: it is made again, without the curation");
+  return false;
 }
 
 fs::path Invocation::session_path(const std::string& relative) const {

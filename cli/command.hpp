@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "io/movie.hpp"
+#include "io/provenance.hpp"
 #include "stats/events.hpp"
 
 namespace apical::cli {
@@ -53,6 +54,8 @@ struct Invocation {
   // With --update: true (after touching the output so Make sees it fresh) when `output`
   // exists with this invocation's parameters and the same inputs; the stage then skips.
   bool output_is_current(const std::string& output, const std::vector<std::string>& inputs) const;
+  // ... or when `output` was curated by hand from an output that was current (apical curate).
+  bool curated_output_is_current(const RecordedProvenance& made, const std::vector<std::string>& inputs) const;
   bool update = false;
 };
 

@@ -29,6 +29,8 @@ Usage export_usage();
 int export_run(const Invocation&);
 Usage import_usage();
 int import_run(const Invocation&);
+Usage curate_usage();
+int curate_run(const Invocation&);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -41,6 +43,7 @@ const std::vector<Command>& commands() {
       {"figures", "one CSV and PNG per figure panel from regress.h5 files", figures_usage, figures_run},
       {"qc", "per-session QC report: pictures and one offline HTML page", qc_usage, qc_run},
       {"run", "every stage for one session folder, skipping what is up to date", run_usage, run_run},
+      {"curate", "apply accept/reject decisions from the QC report's ROI page to rois.h5", curate_usage, curate_run},
       {"plan", "per-stage memory bounds and threads of a session, for schedulers", plan_usage, plan_run},
       {"export", "the session's results as one NWB file (DANDI, sharing)", export_usage, export_run},
       {"import", "ROIs and traces from an NWB file (suite2p, CaImAn, ...) -> rois.h5, traces.h5", import_usage, import_run},

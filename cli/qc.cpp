@@ -11,7 +11,8 @@ Usage qc_usage() {
   u.description =
       "Writes SESSION/apical/qc/: registration.png (mean image, rigid shift traces and frame\n"
       "correlation per plane) and index.html, one offline page with a summary table of every stage\n"
-      "output and every picture in qc/ (ROI overlays, dF/F raster) and figures/ (the figure panels).";
+      "output and every picture in qc/ (ROI overlays, dF/F raster) and figures/ (the figure panels);\n"
+      "and rois.html, the ROI page: every candidate ROI to check, accept or reject (apical curate).";
   u.options.add_options()("input", po::value<std::vector<std::string>>()->required(), "SESSION folder");
   u.positional.add("input", 1);
   return u;

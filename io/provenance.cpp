@@ -101,8 +101,16 @@ RecordedProvenance read_provenance(const std::string& path) {
   const h5::File file = h5::File::open_read(path);
   const h5::Group root = file.root();
   const auto text = [&](const char* name) { return root.string_attribute(name).value_or(""); };
-  return {text("apical_version"), text("command_line"), text("created_utc"), text("parameters"),
-          text("input_provenance")};
+  RecordedProvenance made;
+  made.apical_version = text("apical_version");
+  made.command_line = text("command_line");
+  made.created_utc = text("created_utc");
+  made.parameters = text("parameters");
+  made.input_provenance = text("input_provenance");
+  made.curated = root.string_attribute("curated_from_parameters").has_value();
+  made.curated_from_parameters = text("curated_from_parameters");
+  made.curated_from_input_provenance = text("curated_from_input_provenance");
+  return made;
 }
 
 }  // namespace apical

@@ -29,6 +29,10 @@ struct RecordedProvenance {
   std::string apical_version, command_line, created_utc;
   std::string parameters;        // parameters_text() of the run
   std::string input_provenance;  // describe_inputs() of its inputs
+  // A file revised by hand (apical curate): the parameters and inputs of the run that made
+  // what was revised (root attributes curated_from_*); empty otherwise.
+  bool curated = false;
+  std::string curated_from_parameters, curated_from_input_provenance;
 };
 // InputError naming the file when it is not HDF5.
 RecordedProvenance read_provenance(const std::string& path);

@@ -37,6 +37,7 @@ void write_rois(h5::Group& root, const RoiFile& rois) {
       g.write("source", plane.source);
       if (!plane.source_labels.empty()) g.dataset("source").set_attribute("labels", plane.source_labels);
     }
+    if (!plane.curated.empty()) g.write("curated", plane.curated);
     if (plane.soma_diameter_px > 0) {
       g.set_attribute("soma_diameter_px", plane.soma_diameter_px);
       g.set_attribute("soma_diameter_method", plane.diameter_method);
@@ -50,6 +51,11 @@ void write_rois(h5::Group& root, const RoiFile& rois) {
   write_pairs(root, rois.pairs);
   if (rois.frames > 0) root.set_attribute("frames", int64_t(rois.frames));
   if (!rois.pairing.empty()) root.set_attribute("pairing", rois.pairing);
+  if (rois.curated_from) {
+    root.set_attribute("curated_from_command_line", rois.curated_from->command_line);
+    root.set_attribute("curated_from_parameters", rois.curated_from->parameters);
+    root.set_attribute("curated_from_input_provenance", rois.curated_from->input_provenance);
+  }
 }
 
 }  // namespace
@@ -102,6 +108,7 @@ RoiFile read_rois(const std::string& path) {
       plane.source = g.read<uint8_t>("source");
       plane.source_labels = g.dataset("source").string_attribute("labels").value_or("");
     }
+    if (g.has("curated")) plane.curated = g.read<uint8_t>("curated");
     plane.soma_diameter_px = float(g.number_attribute("soma_diameter_px").value_or(0.0));
     plane.diameter_method = g.string_attribute("soma_diameter_method").value_or("");
     plane.temporal_bin_frames = int(g.number_attribute("temporal_bin_frames").value_or(0));
@@ -116,6 +123,9 @@ RoiFile read_rois(const std::string& path) {
   if (rois.planes.empty()) throw file_error(path, "has no /plane0 ROI masks; is it an apical rois.h5?");
   rois.frames = int64_t(root.number_attribute("frames").value_or(0));
   rois.pairing = root.string_attribute("pairing").value_or("");
+  if (auto parameters = root.string_attribute("curated_from_parameters"))
+    rois.curated_from = CuratedFrom{root.string_attribute("curated_from_command_line").value_or(""), *parameters,
+                                    root.string_attribute("curated_from_input_provenance").value_or("")};
   if (root.has("pairs")) {
     h5::Group p = root.group("pairs");
     auto sp = p.read<int32_t>("soma_plane"), sr = p.read<int32_t>("soma_roi"), dp = p.read<int32_t>("dendrite_plane"),
@@ -145,6 +155,21 @@ cv::Mat read_roi_image(const std::string& path, int plane, RoiImage image) {
   const std::string group = plane_group_name(size_t(plane));
   if (!file.root().has(group)) throw file_error(path, "has no /" + group);
   return h5::read_image(file.root().group(group), name);
+}
+
+void read_roi_images(const std::string& path, RoiFile& rois) {
+  const h5::File file = h5::File::open_read(path);
+  for (size_t k = 0; k < rois.planes.size(); ++k) {
+    const h5::Group g = file.root().group(plane_group_name(k));
+    RoiPlane& plane = rois.planes[k];
+    const std::pair<const char*, cv::Mat*> images[] = {{"mean_image", &plane.mean_image},
+                                                       {"max_image", &plane.max_image},
+                                                       {"correlation_image", &plane.correlation_image},
+                                                       {"soma_template_image", &plane.soma_template_image}};
+    for (const auto& [name, image] : images)
+      if (g.has(name)) *image = h5::read_image(g, name);
+    if (g.has("shared_pixels")) plane.shared_pixels = g.read<uint8_t>("shared_pixels");
+  }
 }
 
 namespace {

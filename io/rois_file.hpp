@@ -35,6 +35,8 @@ struct RoiPlane {
   // Per ROI: where it was found (codes and labels in source_labels); may be empty.
   std::vector<uint8_t> source;
   std::string source_labels;
+  // Per ROI: 1 = a person decided its acceptance (apical curate), 0 = the detector did; may be empty.
+  std::vector<uint8_t> curated;
   // Soma planes: the soma diameter used (px) and how it was found; 0 / "" if not recorded.
   float soma_diameter_px = 0;
   std::string diameter_method;
@@ -52,11 +54,18 @@ struct RoiPair {
   float confidence = 1;
 };
 
+// A curated rois.h5 (apical curate) keeps the provenance of the segmentation it was curated
+// from, so `apical segment --update` can tell that its candidates are still current.
+struct CuratedFrom {
+  std::string command_line, parameters, input_provenance;
+};
+
 struct RoiFile {
   std::vector<RoiPlane> planes;
   std::vector<RoiPair> pairs;
   int64_t frames = 0;    // of the movie segmented (0: not recorded)
   std::string pairing;   // how pairs were made ("" : not recorded)
+  std::optional<CuratedFrom> curated_from;  // root attributes curated_from_*
 };
 
 // Writes rois.h5 at `path` (the caller's temporary name): provenance, every plane, the pairs,
@@ -70,6 +79,9 @@ RoiFile read_rois(const std::string& path);
 // A summary image of a rois.h5 plane as CV_32F. InputError naming the file when it is absent.
 enum class RoiImage { mean, max, correlation, soma_template };
 cv::Mat read_roi_image(const std::string& path, int plane, RoiImage image);
+// Adds what read_rois leaves out (the summary images and shared_pixels of every plane, where
+// present), so a file read with both can be written back whole.
+void read_roi_images(const std::string& path, RoiFile& rois);
 
 // The accepted ROIs only (what extract, regress and evaluate use): accepted ROIs are the
 // first ones of each plane, so indices and pairs stay valid. InputError naming `path` if

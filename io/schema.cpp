@@ -1,6 +1,7 @@
 #include "io/schema.hpp"
 
 #include "core/roi_codes.hpp"
+#include "io/curation_file.hpp"
 
 #include <hdf5.h>
 
@@ -88,9 +89,10 @@ FileSchema make_rois() {
       {"plane{k}/accepted", {"roi"}, "1", "1 = accepted ROI (used by extract and regress), 0 = rejected candidate; accepted ROIs come first",
        "0=rejected;1=accepted"},
       {"plane{k}/rejection", {"roi"}, "1", "why a candidate was rejected",
-       kRejectionLabels},
+       std::string(kRejectionLabels) + ";" + kCuratedRejectionLabel},
       {"plane{k}/source", {"roi"}, "1", "what found the candidate",
        kSourceLabels},
+      {"plane{k}/curated", {"roi"}, "1", "1 = a person decided the ROI's acceptance (apical curate), 0 = the detector did", "0=detector;1=curated"},
       {"plane{k}/stats/area", {"roi"}, "px", "mask pixels"},
       {"plane{k}/stats/centroid_x", {"roi"}, "px", "weighted centroid, column"},
       {"plane{k}/stats/centroid_y", {"roi"}, "px", "weighted centroid, row"},

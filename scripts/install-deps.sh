@@ -11,7 +11,8 @@ packages=(g++ cmake make pkg-config
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libhdf5-dev libboost-program-options-dev libtbb-dev libarmadillo-dev libfftw3-dev catch2
   nlohmann-json3-dev libtiff-dev libdeflate-dev python3-hdmf python3-h5py
-  libcairo2-dev libpango1.0-dev fonts-dejavu-core poppler-utils)
+  libcairo2-dev libpango1.0-dev fonts-dejavu-core poppler-utils
+  chromium chromium-driver)  # chromium: the ROI page's browser test (tests/browser/)
 workflow_packages=(snakemake slurm-wlm munge)
 for arg in "$@"; do
   case "$arg" in

@@ -13,6 +13,7 @@
 #include "io/rois_file.hpp"
 #include "io/traces_file.hpp"
 #include "pipeline/reporting/plot.hpp"
+#include "pipeline/reporting/qc_rois_page.hpp"
 
 namespace apical {
 
@@ -154,6 +155,9 @@ QcReport write_qc_report(const fs::path& session) {
   for (const auto& [stage, text] : stage_summary(apical_dir))
     html << "<tr><th>" << stage << "</th><td>" << text << "</td></tr>\n";
   html << "</table>\n";
+  const RoiPage roi_page = write_roi_page(apical_dir);  // qc/rois.html: curate the ROIs (docs/curation.md)
+  if (roi_page.written) html << "<p><a href=\"rois.html\">ROI page: check every candidate ROI, accept or reject it</a></p>\n";
+  if (!roi_page.problem.empty()) html << "<p>No ROI page: " << html_escape(roi_page.problem) << "</p>\n";
   for (const auto& name : pngs_in(qc)) {
     report.pictures.push_back(name);
     html << "<h2>" << html_escape(name) << "</h2>\n<img src=\"" << html_escape(name) << "\" alt=\"" << html_escape(name) << "\">\n";
